@@ -1,0 +1,67 @@
+"""Vault Console: a Flask + htmx admin console for CloudCruise vault entries."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from dotenv import load_dotenv
+from flask import Flask
+
+from app.config import ROOT, ConfigError, load_config
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Application factory. ``config`` overrides what the environment provides (tests)."""
+    load_dotenv(ROOT / ".env", override=False)
+    try:
+        settings = load_config(
+            env=(config or {}).get("ENV"),
+            instance=Path(config["INSTANCE_PATH"])
+            if config and "INSTANCE_PATH" in config
+            else None,
+        )
+    except ConfigError as exc:
+        # A clear one-line message instead of a traceback, for `make run` and gunicorn alike.
+        print(f"Vault Console configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    settings.update({k: v for k, v in (config or {}).items() if k != "ENV"})
+
+    app = Flask(
+        __name__,
+        instance_path=settings["INSTANCE_PATH"],
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_mapping(settings)
+
+    from app import logs
+
+    logs.init_app(app)
+
+    from app.extensions import csrf, db, login_manager
+
+    db.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from app import security, upstream, web
+
+    security.init_app(app)
+    upstream.init_app(app)
+    web.init_app(app)
+
+    from app.auth import bp as auth_bp
+    from app.entries import bp as entries_bp
+    from app.health import bp as health_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(entries_bp)
+    app.register_blueprint(health_bp)
+
+    from app import cli, errors
+
+    errors.init_app(app)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,65 @@
+"""Login and logout pages."""
+
+from __future__ import annotations
+
+import time
+
+from flask import current_app, flash, redirect, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from app.auth import bp
+from app.auth.forms import LoginForm
+from app.auth.session import _local_path
+from app.services import operators, throttle
+from app.web import render
+
+
+def _client_ip() -> str:
+    return request.remote_addr or "unknown"
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("entries.list"))
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    status = 200
+    if form.validate_on_submit():
+        username = operators.normalize_username(form.username.data)
+        cfg = current_app.config
+        window = cfg["LOGIN_LOCKOUT_SECONDS"]
+        lockout = throttle.check(
+            username, _client_ip(), max_failures=cfg["LOGIN_MAX_FAILURES"], window=window
+        )
+        if lockout:
+            form.form_errors.append(lockout.message)
+            status = 429
+        else:
+            operator = operators.authenticate(username, form.password.data)
+            throttle.record(username, _client_ip(), operator is not None, window=window)
+            if operator is not None:
+                session.clear()  # a fresh session on sign-in (no fixation)
+                login_user(operator)
+                session["last_seen"] = time.time()
+                target = _local_path(form.next.data) or url_for("entries.list")
+                return redirect(target, 303)
+            form.form_errors.append("Unknown username or wrong password.")
+            status = 401
+    elif request.method == "POST":
+        status = 422
+    form.password.data = ""
+    response = render("auth/login.html", form=form, status=status)
+    if status == 429:
+        response.headers["Retry-After"] = str(lockout.retry_after)
+    return response
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    session.clear()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"), 303)

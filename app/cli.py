@@ -1,0 +1,121 @@
+"""Command-line interface (``flask --app app ...``): operators, bootstrap, database."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from app.extensions import db
+from app.services import operators
+from app.services.operators import OperatorError
+
+operator_cli = AppGroup("operator", help="Manage the operators who can sign in.")
+db_cli = AppGroup("db", help="Database schema (Alembic).")
+
+ROLES = click.Choice(["viewer", "editor", "admin"], case_sensitive=False)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+@operator_cli.command("create")
+@click.argument("name")
+@click.option("--role", type=ROLES, required=True, help="viewer, editor or admin")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def operator_create(name: str, role: str, password_stdin: bool) -> None:
+    """Create operator NAME. Without --password-stdin a password is generated and printed."""
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            _fail("no password on standard input.")
+    try:
+        created = operators.create(name, role, password)
+    except OperatorError as exc:
+        _fail(str(exc))
+    click.echo(f"Created operator {created.operator.username!r} with role {created.operator.role}.")
+    if created.generated_password:
+        click.echo(f"Password: {created.generated_password}")
+        click.echo("It is shown only this once.")
+
+
+@operator_cli.command("list")
+def operator_list() -> None:
+    """List operators with role, status and last sign-in."""
+    rows = operators.all_operators()
+    if not rows:
+        click.echo(
+            "No operators yet. Create one with: flask --app app operator create NAME --role admin"
+        )
+        return
+    click.echo(f"{'USERNAME':<24} {'ROLE':<8} {'STATUS':<9} LAST SIGN-IN")
+    for op in rows:
+        status = "disabled" if op.disabled_at else "active"
+        last = op.last_login_at.strftime("%Y-%m-%d %H:%M UTC") if op.last_login_at else "never"
+        click.echo(f"{op.username:<24} {op.role:<8} {status:<9} {last}")
+
+
+@operator_cli.command("set-role")
+@click.argument("name")
+@click.argument("role", type=ROLES)
+def operator_set_role(name: str, role: str) -> None:
+    """Change the role of operator NAME."""
+    try:
+        operator, old = operators.set_role(name, role)
+    except OperatorError as exc:
+        _fail(str(exc))
+    click.echo(f"{operator.username!r}: role {old} → {operator.role}.")
+
+
+@operator_cli.command("disable")
+@click.argument("name")
+def operator_disable(name: str) -> None:
+    """Disable operator NAME; their open sessions end at once."""
+    try:
+        operator = operators.disable(name)
+    except OperatorError as exc:
+        _fail(str(exc))
+    click.echo(f"Disabled operator {operator.username!r}; their sessions have ended.")
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default head)."""
+    db.upgrade(Path(current_app.config["INSTANCE_PATH"]), revision)
+    click.echo(f"Database at {revision}.")
+
+
+@click.command("bootstrap")
+def bootstrap() -> None:
+    """First-run setup for `make run`: migrate, and create `admin` if there is no operator."""
+    db.upgrade(Path(current_app.config["INSTANCE_PATH"]))
+    if operators.count() == 0:
+        created = operators.create("admin", "admin")
+        url = f"http://127.0.0.1:{os.environ.get('PORT', '5000')}"
+        line = "─" * 62
+        click.echo(
+            f"\n┌{line}┐\n"
+            f"│ {'First run: created operator  admin  (role admin)':<60} │\n"
+            f"│ {'Password: ' + str(created.generated_password):<60} │\n"
+            f"│ {'Shown only this once. Sign in at ' + url:<60} │\n"
+            f"└{line}┘\n"
+        )
+    upstream = current_app.config["UPSTREAM"]
+    if upstream.sandbox:
+        click.echo("No CLOUDCRUISE_API_KEY set: the console runs against the embedded sandbox.")
+    else:
+        click.echo(f"Talking to CloudCruise at {upstream.base_url}.")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(operator_cli)
+    app.cli.add_command(db_cli)
+    app.cli.add_command(bootstrap)

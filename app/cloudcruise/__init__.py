@@ -1,0 +1,27 @@
+"""CloudCruise vault API: client, SDK-compatible crypto and typed errors (no Flask here)."""
+
+from app.cloudcruise.client import CloudCruiseClient
+from app.cloudcruise.entry import SECRET_FIELDS, TfaCode, VaultEntry
+from app.cloudcruise.errors import (
+    AuthError,
+    CloudCruiseError,
+    ConflictError,
+    NotFoundError,
+    RateLimitedError,
+    UnavailableError,
+    ValidationError,
+)
+
+__all__ = [
+    "SECRET_FIELDS",
+    "AuthError",
+    "CloudCruiseClient",
+    "CloudCruiseError",
+    "ConflictError",
+    "NotFoundError",
+    "RateLimitedError",
+    "TfaCode",
+    "UnavailableError",
+    "ValidationError",
+    "VaultEntry",
+]

@@ -1,0 +1,134 @@
+"""Configuration from the environment (and an optional ``.env``), validated at start.
+
+Variable names are a contract (../shared/DESIGN.md): the CloudCruise ones are the official
+SDK's. Everything else has a safe default so the console runs with zero configuration,
+in which case it talks to the embedded sandbox.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.cloudcruise.crypto import InvalidKeyError, validate_key
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE = ROOT / "instance"
+DEFAULT_BASE_URL = "https://api.cloudcruise.com"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or wrong; the message says which and how to fix it."""
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _number(env: dict[str, str], name: str, default: float, *, minimum: float = 0) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}.") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum:g}, got {raw!r}.")
+    return value
+
+
+def _secret_key(env: dict[str, str], instance: Path) -> str:
+    """VAULT_CONSOLE_SECRET_KEY, else a key generated once into the instance folder."""
+    key = env.get("VAULT_CONSOLE_SECRET_KEY", "").strip()
+    if key:
+        if len(key) < 32:
+            raise ConfigError("VAULT_CONSOLE_SECRET_KEY must be at least 32 characters long.")
+        return key
+    path = instance / "secret_key"
+    try:
+        # O_EXCL: when several workers start at once, exactly one writes the key.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        stored = path.read_text().strip()
+        if stored:
+            return stored
+        raise ConfigError(f"{path} is empty; delete it to have a new key generated.") from None
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """Where CloudCruise requests go. ``sandbox`` means the embedded emulator."""
+
+    sandbox: bool
+    base_url: str | None
+    api_key: str | None
+    encryption_key: str | None
+
+
+def load_config(env: dict[str, str] | None = None, instance: Path | None = None) -> dict[str, Any]:
+    """Build the Flask config mapping from ``env`` (default: ``os.environ``)."""
+    env = dict(os.environ if env is None else env)
+    instance = Path(env.get("VAULT_CONSOLE_INSTANCE_PATH") or instance or DEFAULT_INSTANCE)
+    instance.mkdir(parents=True, exist_ok=True)
+
+    api_key = env.get("CLOUDCRUISE_API_KEY", "").strip() or None
+    enc_key = env.get("CLOUDCRUISE_ENCRYPTION_KEY", "").strip() or None
+    base_url = (env.get("CLOUDCRUISE_BASE_URL", "").strip() or DEFAULT_BASE_URL).rstrip("/")
+    if api_key:
+        if not enc_key:
+            raise ConfigError(
+                "CLOUDCRUISE_API_KEY is set but CLOUDCRUISE_ENCRYPTION_KEY is not. The console "
+                "encrypts credentials itself, so it needs the workspace encryption key "
+                "(64 hex characters, from CloudCruise workspace settings → Encryption keys)."
+            )
+        if not base_url.startswith(("https://", "http://")):
+            raise ConfigError(f"CLOUDCRUISE_BASE_URL must start with https://, got {base_url!r}.")
+    if enc_key:
+        try:
+            validate_key(enc_key)
+        except InvalidKeyError as exc:
+            raise ConfigError(f"CLOUDCRUISE_ENCRYPTION_KEY: {exc}") from None
+    upstream = Upstream(
+        sandbox=api_key is None,
+        base_url=None if api_key is None else base_url,
+        api_key=api_key,
+        encryption_key=enc_key if api_key else None,
+    )
+
+    database_url = env.get("VAULT_CONSOLE_DATABASE_URL", "").strip() or (
+        f"sqlite:///{instance / 'vault_console.db'}"
+    )
+    secure_cookies = _bool(env.get("VAULT_CONSOLE_SECURE_COOKIES"), False)
+    idle_minutes = _number(env, "VAULT_CONSOLE_IDLE_MINUTES", 30, minimum=1)
+    return {
+        "SECRET_KEY": _secret_key(env, instance),
+        "INSTANCE_PATH": str(instance),
+        "UPSTREAM": upstream,
+        "SANDBOX_DATA": env.get("VAULT_CONSOLE_SANDBOX_DATA") or str(instance / "sandbox.db"),
+        "DATABASE_URL": database_url,
+        "UPSTREAM_CONNECT_TIMEOUT": _number(env, "VAULT_CONSOLE_CONNECT_TIMEOUT", 5, minimum=0.1),
+        "UPSTREAM_READ_TIMEOUT": _number(env, "VAULT_CONSOLE_READ_TIMEOUT", 30, minimum=0.1),
+        "UPSTREAM_RETRIES": int(_number(env, "VAULT_CONSOLE_RETRIES", 2, minimum=0)),
+        "ENTRY_CACHE_TTL": _number(env, "VAULT_CONSOLE_CACHE_TTL", 15, minimum=0),
+        "IDLE_TIMEOUT_SECONDS": int(idle_minutes * 60),
+        "SUDO_SECONDS": int(_number(env, "VAULT_CONSOLE_SUDO_MINUTES", 5, minimum=1) * 60),
+        "LOGIN_MAX_FAILURES": int(_number(env, "VAULT_CONSOLE_LOGIN_MAX_FAILURES", 5, minimum=1)),
+        "LOGIN_LOCKOUT_SECONDS": int(_number(env, "VAULT_CONSOLE_LOGIN_LOCKOUT", 900, minimum=1)),
+        "TRUST_PROXY_HEADERS": int(_number(env, "VAULT_CONSOLE_TRUSTED_PROXIES", 0, minimum=0)),
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_NAME": "vault_console_session",
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
+        "WTF_CSRF_TIME_LIMIT": None,  # tokens live as long as the session
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    }

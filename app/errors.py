@@ -1,0 +1,72 @@
+"""Error pages and their htmx variants. No route ever shows a stack trace.
+
+For an htmx request the page is not swapped in (htmx 2 leaves 4xx/5xx alone unless told
+otherwise); instead the response raises a toast through ``HX-Trigger`` and carries a small
+fragment for targets that do accept errors.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, flash, redirect, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from app.cloudcruise import CloudCruiseError
+from app.web import is_htmx, render, toast
+
+log = logging.getLogger("app.errors")
+
+TITLES = {
+    400: ("Bad request", "The request could not be understood."),
+    403: ("Not allowed", "Your role does not allow this. Ask an admin if you need access."),
+    404: ("Not found", "There is nothing at this address. It may have been deleted or renamed."),
+    405: ("Not allowed", "That action is not available here."),
+    413: ("Too large", "That request is larger than the console accepts."),
+    429: ("Slow down", "Too many requests; wait a moment and try again."),
+    500: ("Something went wrong", "The console hit an unexpected error. It has been logged."),
+    503: ("CloudCruise unavailable", "CloudCruise did not answer usefully. Try again shortly."),
+}
+
+
+def error_response(status: int, message: str | None = None, title: str | None = None):
+    default_title, default_message = TITLES.get(status, TITLES[500])
+    response = render(
+        "errors/error.html",
+        block="fragment",
+        status=status,
+        title=title or default_title,
+        message=message or default_message,
+        code=status,
+    )
+    if is_htmx():
+        toast(response, message or default_message, "error")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        message = "Your session expired or the form was stale. Reload the page and try again."
+        if not is_htmx() and request.method == "POST" and request.referrer:
+            flash(message, "error")
+            return redirect(request.referrer, 303)
+        return error_response(400, message, "Form expired")
+
+    @app.errorhandler(CloudCruiseError)
+    def upstream_error(exc: CloudCruiseError):
+        log.warning("unhandled upstream error", extra={"outcome": exc.outcome})
+        return error_response(503, exc.message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        status = exc.code or 500
+        return error_response(status, None if status in TITLES else exc.description)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        if isinstance(exc, HTTPException):
+            return http_error(exc)
+        log.exception("unhandled error", extra={"path": request.path})
+        return error_response(InternalServerError.code)

@@ -1,0 +1,1 @@
+"""Business logic used by views and CLI commands; views stay thin."""

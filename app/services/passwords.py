@@ -1,0 +1,42 @@
+"""Operator password hashing with Argon2id (argon2-cffi defaults, RFC 9106 low-memory)."""
+
+from __future__ import annotations
+
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+_hasher = PasswordHasher()
+#: Verified against when the username is unknown, so timing does not reveal which names exist.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+MIN_LENGTH = 12
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored_hash: str) -> bool:
+    return _hasher.check_needs_rehash(stored_hash)
+
+
+def generate_password() -> str:
+    """A random password an operator can type: 20 url-safe characters (~120 bits)."""
+    return secrets.token_urlsafe(15)
+
+
+def password_problem(password: str) -> str | None:
+    if len(password) < MIN_LENGTH:
+        return f"Use at least {MIN_LENGTH} characters."
+    if len(password) > 1024:
+        return "Use at most 1024 characters."
+    return None

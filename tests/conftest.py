@@ -1,0 +1,156 @@
+"""Shared fixtures.
+
+* ``sandbox``: the CloudCruise emulator on a real loopback socket, one per test worker,
+  rate limits off (they have their own tests), faults cleared after every test.
+* ``app`` / ``client``: the console with a fresh SQLite file per test, talking to ``sandbox``.
+* ``auth``: signs in through the real login route (flask-login#586: no test login shortcut).
+* ``live_server``: the console served over HTTP for the Playwright tests (tests/browser).
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.config import Upstream
+
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory):
+    from app.sandbox import start_sandbox
+
+    data = tmp_path_factory.mktemp("sandbox") / "sandbox.db"
+    running = start_sandbox(data=data, host="127.0.0.1", port=0, seed=40, rate_limits=None)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(autouse=True)
+def _clear_faults(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "sandbox" in request.fixturenames:
+        request.getfixturevalue("sandbox").faults.clear()
+
+
+def unique(prefix: str = "test") -> str:
+    """A permissioned_user_id no other test uses."""
+    import os
+
+    return f"{prefix}-{os.getpid()}-{next(_counter)}"
+
+
+@pytest.fixture
+def log_stream() -> io.StringIO:
+    return io.StringIO()
+
+
+def make_app(tmp_path: Path, sandbox, log_stream: io.StringIO | None = None, **overrides):
+    config = {
+        "ENV": {},  # ignore the developer's environment
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "TESTING": True,
+        "UPSTREAM": Upstream(
+            sandbox=True,
+            base_url=sandbox.base_url,
+            api_key=sandbox.api_key,
+            encryption_key=sandbox.encryption_key,
+        ),
+        "UPSTREAM_RETRIES": 2,
+        "UPSTREAM_READ_TIMEOUT": 5,
+        "LOG_STREAM": log_stream,
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture
+def app(tmp_path: Path, sandbox, log_stream: io.StringIO):
+    application = make_app(tmp_path, sandbox, log_stream)
+    yield application
+    application.extensions["upstream"].close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class AuthActions:
+    """Create operators and sign in through the real login form (CSRF included)."""
+
+    PASSWORD = "correct horse battery staple"
+
+    def __init__(self, app, client) -> None:
+        self.app = app
+        self.client = client
+
+    def create(self, username: str = "alice", role: str = "admin", password: str | None = None):
+        from app.services import operators
+
+        with self.app.app_context():
+            existing = operators.find(username)
+            if existing is None:
+                operators.create(username, role, password or self.PASSWORD)
+
+    def csrf_token(self, path: str = "/login") -> str:
+        import re
+
+        html = self.client.get(path).get_data(as_text=True)
+        match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+            r'"X-CSRFToken": "([^"]+)"', html
+        )
+        assert match, f"no CSRF token on {path}"
+        return match.group(1)
+
+    def login(self, username: str = "alice", role: str = "admin", password: str | None = None):
+        self.create(username, role, password)
+        token = self.csrf_token("/login")
+        return self.client.post(
+            "/login",
+            data={
+                "username": username,
+                "password": password or self.PASSWORD,
+                "csrf_token": token,
+            },
+        )
+
+    def logout(self):
+        token = self.csrf_token("/entries")
+        return self.client.post("/logout", data={"csrf_token": token})
+
+
+@pytest.fixture
+def auth(app, client) -> AuthActions:
+    return AuthActions(app, client)
+
+
+class LiveServer:
+    def __init__(self, app) -> None:
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> LiveServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[LiveServer]:
+    server = LiveServer(app).start()
+    yield server
+    server.stop()
