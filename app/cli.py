@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from app.extensions import db
 from app.services import operators
@@ -94,6 +94,7 @@ def db_upgrade(revision: str) -> None:
 
 
 @click.command("bootstrap")
+@with_appcontext
 def bootstrap() -> None:
     """First-run setup for `make run`: migrate, and create `admin` if there is no operator."""
     db.upgrade(Path(current_app.config["INSTANCE_PATH"]))

@@ -16,7 +16,9 @@ OTHER_KEY = "ff" * 32
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=200),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
     max_leaves=10,
 )
 
@@ -83,7 +85,12 @@ def test_raw_non_json_encryption_is_named_as_such():
 
 @pytest.mark.parametrize(
     ("key", "fragment"),
-    [("", "empty"), ("abc", "3 characters"), ("g" * 64, "not hex digits"), ("a" * 66, "66 characters")],
+    [
+        ("", "empty"),
+        ("abc", "3 characters"),
+        ("g" * 64, "not hex digits"),
+        ("a" * 66, "66 characters"),
+    ],
 )
 def test_bad_keys_say_what_is_wrong(key, fragment):
     with pytest.raises(crypto.InvalidKeyError, match=fragment):

@@ -44,13 +44,9 @@ def unauthorized():
     if request.headers.get("HX-Request") == "true":
         target = request.headers.get("HX-Current-URL") or target
     login_url = url_for("auth.login", next=_local_path(target))
-    return hx_redirect(login_url) if request.method == "GET" else _redirect_any(login_url)
-
-
-def _redirect_any(url: str):
     if request.headers.get("HX-Request") == "true":
-        return hx_redirect(url)
-    return redirect(url, 303)
+        return hx_redirect(login_url)
+    return redirect(login_url, 302 if request.method == "GET" else 303)
 
 
 def _local_path(target: str | None) -> str | None:

@@ -24,7 +24,7 @@ from urllib.parse import quote, urlencode
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import MaxRetryError
+from urllib3.exceptions import MaxRetryError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from app.cloudcruise import crypto
@@ -52,13 +52,13 @@ class ConsoleRetry(Retry):
             return bool(self.total)
         return super().is_retry(method, status_code, has_retry_after)
 
-    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _st=None):
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, **kw):
         if response is not None and response.status == 429:
             wait = self.get_retry_after(response)
             if wait is not None and wait > self.max_retry_after:
                 # Too long to wait inside a page request: hand the 429 to the operator.
                 raise MaxRetryError(_pool, url or "", "Retry-After too long")
-        return super().increment(method, url, response, error, _pool, _st)
+        return super().increment(method, url, response, error, _pool, **kw)
 
 
 def _retry_policy(retries: int, backoff: float) -> Retry:
@@ -73,7 +73,9 @@ def _retry_policy(retries: int, backoff: float) -> Retry:
         backoff_factor=backoff,
         backoff_max=4.0,
         respect_retry_after_header=True,
-        retry_after_max=ConsoleRetry.max_retry_after,
+        # No cap here: ConsoleRetry.increment refuses waits above max_retry_after instead
+        # of sleeping a shortened (too early) wait.
+        retry_after_max=86400,
         raise_on_status=False,
         raise_on_redirect=False,
         redirect=0,
@@ -167,7 +169,12 @@ class CloudCruiseClient:
             raise UnavailableError(
                 f"CloudCruise did not answer within {self.timeout[1]:g} s.", kind="timeout"
             ) from None
-        except requests.exceptions.ConnectionError:
+        except requests.exceptions.ConnectionError as exc:
+            if exc.args and isinstance(exc.args[0], ReadTimeoutError):
+                # a read timeout while streaming the body surfaces as ConnectionError
+                raise UnavailableError(
+                    f"CloudCruise did not answer within {self.timeout[1]:g} s.", kind="timeout"
+                ) from None
             raise UnavailableError(
                 "Could not reach CloudCruise (connection refused or dropped).", kind="connection"
             ) from None
