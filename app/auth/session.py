@@ -38,8 +38,9 @@ def load_user(user_id: str):
 
 
 @login_manager.unauthorized_handler
-def unauthorized():
+def unauthorized(message: str | None = None):
     """Send the browser to the login page; htmx requests get ``HX-Redirect``, not a swap."""
+    flash(message or login_manager.login_message, "info")
     target = request.full_path.rstrip("?") if request.method == "GET" else request.referrer
     if request.headers.get("HX-Request") == "true":
         target = request.headers.get("HX-Current-URL") or target
@@ -74,8 +75,7 @@ def enforce_idle_timeout() -> Any:
         logout_user()
         session.clear()
         minutes = current_app.config["IDLE_TIMEOUT_SECONDS"] // 60
-        flash(f"You were signed out after {minutes} minutes without activity.", "info")
-        return unauthorized()
+        return unauthorized(f"You were signed out after {minutes} minutes without activity.")
     if request.headers.get(BACKGROUND_HEADER) != "1":
         session["last_seen"] = now
     return None
