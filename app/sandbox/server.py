@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 from pathlib import Path
 from typing import Any
@@ -48,7 +50,7 @@ class RunningSandbox:
         self.base_url = f"http://{host}:{port}"
         self._thread = threading.Thread(
             target=server.serve_forever,
-            kwargs={"poll_interval": 0.1},
+            kwargs={"poll_interval": 0.5},
             name=f"cloudcruise-sandbox-{port}",
             daemon=True,
         )
@@ -72,10 +74,20 @@ class RunningSandbox:
         if self._stopped:
             return
         self._stopped = True
-        self._server.shutdown()
+        stopper = threading.Thread(target=self._server.shutdown, daemon=True)
+        stopper.start()
+        self._poke()  # wake serve_forever's select() instead of waiting for its poll
+        stopper.join(timeout=5)
         self._server.server_close()
         self._thread.join(timeout=5)
         self.store.close()
+
+    def _poke(self) -> None:
+        host = self._server.server_address[0]
+        if host in ("0.0.0.0", "::", ""):  # noqa: S104 - only to pick a reachable address
+            host = "127.0.0.1" if host != "::" else "::1"
+        with contextlib.suppress(OSError):
+            socket.create_connection((host, self.port), timeout=0.5).close()
 
     def __enter__(self) -> RunningSandbox:
         return self
