@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import argparse
 import signal
+import sqlite3
 import sys
 import threading
 from pathlib import Path
-
-from app.cloudcruise.crypto import InvalidKeyError
 
 from .ratelimit import DEFAULT_RATE_LIMITS
 from .server import start_sandbox
@@ -69,12 +68,12 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             rate_limits=None if args.no_rate_limit else DEFAULT_RATE_LIMITS,
         )
-    except InvalidKeyError as exc:
-        print(f"error: --encryption-key: {exc}", file=sys.stderr)
-        return 2
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except sqlite3.Error as exc:
+        print(f"error: cannot use the data file {args.data}: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(
             f"error: cannot serve on {args.host}:{args.port}: {exc.strerror or exc}",

@@ -354,21 +354,27 @@ def seed_store(store: Store, workspace: Workspace, count: int, now: datetime | N
     processes starting on one new file exactly one seeds.
     """
     now = now or computed.utcnow()
-    with store.write() as db:
+    with store.read() as db:
         if "seeded_at" in db.meta():
             return False
-        providers = provider_seed()
-        _insert_providers(db, providers, workspace, now)
-        rows, seen = [], set()
-        for i in range(count):
-            entry = seed_entry(i, workspace, providers, now)
+    providers = provider_seed()
+    rows, seen = [], set()
+    for i in range(count):  # built outside the write lock: other processes keep writing
+        entry = seed_entry(i, workspace, providers, now)
+        pair = (entry["permissioned_user_id"], entry["domain"])
+        if pair in seen:
+            entry["permissioned_user_id"] = str(uuid.UUID(entry["id"]).hex[:8]) + f"-agent-{i}"
             pair = (entry["permissioned_user_id"], entry["domain"])
-            if pair in seen:
-                entry["permissioned_user_id"] = str(uuid.UUID(entry["id"]).hex[:8]) + f"-agent-{i}"
-                pair = (entry["permissioned_user_id"], entry["domain"])
-            seen.add(pair)
-            rows.append((entry, computed.render_json(entry)))
-        db.insert_entries(rows)
+        seen.add(pair)
+        rows.append((entry, computed.render_json(entry)))
+    with store.write() as db:
+        if "seeded_at" in db.meta():
+            return False  # another process seeded meanwhile
+        _insert_providers(db, providers, workspace, now)
+        taken = set(db.conn.execute("SELECT permissioned_user_id, domain FROM entries"))
+        db.insert_entries(
+            [r for r in rows if (r[0]["permissioned_user_id"], r[0]["domain"]) not in taken]
+        )
         db.set_meta("seeded_at", computed.format_ts(now))
         db.set_meta("seed_count", str(count))
     return True

@@ -11,7 +11,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-from app.cloudcruise.crypto import generate_key, validate_key
+from app.cloudcruise.crypto import InvalidKeyError, generate_key, validate_key
 
 from .store import Store
 
@@ -47,7 +47,10 @@ def open_workspace(
     if api_key is not None:
         api_key = check_api_key(api_key)
     if encryption_key is not None:
-        encryption_key = validate_key(encryption_key).hex()
+        try:
+            encryption_key = validate_key(encryption_key).hex()
+        except InvalidKeyError as exc:
+            raise ValueError(str(exc)) from None
     with store.write() as db:
         meta = db.meta()
         for name in ("workspace_id", "organization_id", "user_id"):
