@@ -146,6 +146,8 @@ def create_sandbox_app(
     def add_headers(response: Response) -> Response:
         for name, value in getattr(g, "rate_headers", {}).items():
             response.headers.setdefault(name, value)
+        if request.path == "/vault/tfa-code":
+            response.headers["Cache-Control"] = "no-store"
         return response
 
     @app.errorhandler(ApiError)
@@ -202,7 +204,7 @@ def create_sandbox_app(
         if not puid or not domain:
             raise ApiError(400, "Both permissioned_user_id and domain are required")
         result = tfa.current_code(store, workspace, puid, domain)
-        return _json(result, headers={"Cache-Control": "no-store"})
+        return _json(result)
 
     # -- secret providers --------------------------------------------------------------
     @app.get("/secret-providers")

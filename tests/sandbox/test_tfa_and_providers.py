@@ -45,7 +45,7 @@ def test_totp_accepts_80_bit_secrets():
 def test_email_code_needs_a_fresh_received_code(api, box):
     entry = api.create(tfa_method="EMAIL")
     r = code_for(api, entry)
-    assert r.status_code == 404
+    assert r.status_code == 404 and r.headers["Cache-Control"] == "no-store"
     assert r.json()["message"] == "No fresh 2FA code has been received"
     recorded = api.post(
         "/_sandbox/email-codes",
