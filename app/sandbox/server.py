@@ -99,6 +99,23 @@ class RunningSandbox:
         return f"<RunningSandbox {self.base_url} data={self.store.path}>"
 
 
+def _serve(host: str, port: int, app: Any) -> BaseWSGIServer:
+    """Bind the socket ourselves, so a busy port raises OSError (werkzeug would exit)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.create_server((host.strip("[]"), port), family=family, backlog=128)
+    try:
+        return make_server(
+            host,
+            listener.getsockname()[1],
+            app,
+            threaded=True,
+            request_handler=QuietRequestHandler,
+            fd=listener.fileno(),
+        )
+    finally:
+        listener.close()  # the server holds its own duplicate of the descriptor
+
+
 def start_sandbox(
     data: str | Path,
     host: str = "127.0.0.1",
@@ -126,7 +143,7 @@ def start_sandbox(
         faults = FaultInjector()
         limiter = RateLimiter(rate_limits) if rate_limits is not None else None
         app = create_sandbox_app(store, faults, limiter, workspace)
-        server = make_server(host, port, app, threaded=True, request_handler=QuietRequestHandler)
+        server = _serve(host, port, app)
     except BaseException:
         store.close()
         raise

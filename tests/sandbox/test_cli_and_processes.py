@@ -6,6 +6,7 @@ import re
 import signal
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 from sandbox_helpers import Api, spawn_cli
 
@@ -109,3 +110,19 @@ def test_two_processes_share_one_store_without_losing_writes(tmp_path):
         )
     finally:
         assert a.stop() == 0 and b.stop() == 0
+
+
+def test_a_busy_port_is_an_error_not_an_exit(tmp_path):
+    import socket
+
+    from app.sandbox import start_sandbox
+
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        with pytest.raises(OSError):
+            start_sandbox(tmp_path / "a.db", port=port)  # a library must not sys.exit
+        cli = spawn_cli("--data", str(tmp_path / "b.db"), "--port", str(port))
+    assert cli.proc.returncode == 1
+    assert (
+        cli.stderr.startswith("error: cannot serve on 127.0.0.1:") and "Traceback" not in cli.stderr
+    )
