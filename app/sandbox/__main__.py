@@ -100,8 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     try:
-        while not stop.wait(0.5):
-            pass
+        stop.wait()  # the signal handler runs in this thread and sets the event
     finally:
         sandbox.stop()
     return 0

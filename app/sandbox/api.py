@@ -33,14 +33,18 @@ def _error_response(exc: ApiError) -> Response:
     return _json(exc.body, exc.status, exc.headers)
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # NaN / Infinity: Python accepts them, JSON not
+
+
 def _body() -> Any:
     """The JSON request body whatever its content type; empty means ``{}``."""
     raw = request.get_data(cache=True)
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        return json.loads(raw, parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError):
         raise bad_request("request body must be valid JSON") from None
 
 

@@ -74,7 +74,9 @@ def test_unknown_route_is_a_json_404_and_wrong_method_a_json_405(api):
         ("PATCH", "/vault/clear-browser-state"),
     ],
 )
-@pytest.mark.parametrize("raw", [b"{not json", b"\xff\xfe", b'{"a": 1'])
+@pytest.mark.parametrize(
+    "raw", [b"{not json", b"\xff\xfe", b'{"a": 1', b'{"max_concurrency": NaN}', b"[Infinity]"]
+)
 def test_a_body_that_is_not_json_is_a_400(api, method, path, raw):
     r = api.request(method, path, data=raw, headers={"Content-Type": "application/json"})
     assert r.status_code == 400
