@@ -222,8 +222,8 @@ class VaultService:
     ) -> list[str]:
         if entry.get("tfa_method") != "AUTHENTICATOR" or entry.get("secret_provider_id"):
             return []
-        if "tfa_method" not in changes and "tfa_secret" not in changes:
-            return []
+        if not any(k in changes for k in ("tfa_method", "tfa_secret", *PROVIDER_FIELDS)):
+            return []  # nothing that decides where the TOTP secret comes from changed
         if entry.get("tfa_secret") is None:
             return ["tfa_secret is required when tfa_method is AUTHENTICATOR"]
         if "tfa_secret" in decrypted:

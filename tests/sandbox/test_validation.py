@@ -486,3 +486,15 @@ def test_every_message_names_its_field(api):
             "tfa_method",
             "expiry_time_from_last_use",
         }
+
+
+def test_unbinding_a_provider_from_an_authenticator_entry_needs_a_secret(api, provider):
+    provider_id, ref = provider
+    entry = api.create(tfa_method="AUTHENTICATOR", secret_provider_id=provider_id, secret_ref=ref)
+    pair = {"permissioned_user_id": entry["permissioned_user_id"], "domain": entry["domain"]}
+    unbind = {**pair, "secret_provider_id": None, "secret_ref": None}
+    assert messages(api.put("/vault", json=unbind)) == [
+        "tfa_secret is required when tfa_method is AUTHENTICATOR"
+    ]
+    r = api.put("/vault", json={**unbind, "tfa_secret": api.enc(SECRET)})
+    assert r.status_code == 200 and r.json()["secret_provider_id"] is None
