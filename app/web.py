@@ -8,11 +8,13 @@ in which case it returns only that block. Every such response varies on ``HX-Req
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, Response, make_response, redirect, render_template, request, url_for
 from jinja2_fragments.flask import render_block, render_blocks
+
+from app.cloudcruise.intervals import describe_interval
+from app.timeutil import exact_time, relative_time, seconds_ago
 
 
 def is_htmx() -> bool:
@@ -64,51 +66,14 @@ def hx_redirect(url: str) -> Response:
     return redirect(url, 303)
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def relative_time(value: Any, now: datetime | None = None) -> str:
-    """``3 min ago`` / ``in 2 h`` / ``just now``; empty for missing or unparsable values."""
-    moment = _parse_time(value)
-    if moment is None:
-        return ""
-    now = now or datetime.now(UTC)
-    seconds = (now - moment).total_seconds()
-    future = seconds < 0
-    seconds = abs(seconds)
-    if seconds < 45:
-        return "just now"
-    for size, unit in (
-        (86400 * 365, "y"),
-        (86400 * 30, "mo"),
-        (86400, "d"),
-        (3600, "h"),
-        (60, "min"),
-    ):
-        if seconds >= size:
-            amount = int(seconds // size)
-            return f"in {amount} {unit}" if future else f"{amount} {unit} ago"
-    return "just now"
-
-
-def exact_time(value: Any) -> str:
-    moment = _parse_time(value)
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if moment else ""
-
-
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["reltime"] = relative_time
     app.jinja_env.filters["exacttime"] = exact_time
+    app.jinja_env.filters["ago"] = seconds_ago
+    app.jinja_env.filters["interval_human"] = describe_interval
     app.jinja_env.globals["is_htmx"] = is_htmx
+    # Macros as a global, not a top-level import, so single-block (htmx) renders see them.
+    app.jinja_env.globals["ui"] = app.jinja_env.get_template("shared/_ui.html").module
 
     @app.get("/")
     def index():

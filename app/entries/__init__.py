@@ -1,7 +1,7 @@
-"""Vault entries: list, detail, create, edit, delete."""
+"""Vault entries: list, detail, create, reveal secrets, 2FA codes, clear state, delete."""
 
 from flask import Blueprint
 
 bp = Blueprint("entries", __name__, url_prefix="/entries")
 
-from app.entries import routes  # noqa: E402,F401
+from app.entries import actions, create, routes, secrets  # noqa: E402,F401

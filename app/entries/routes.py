@@ -1,23 +1,69 @@
-"""Entry views."""
+"""Entry views: list and detail (read), plus the modules that register create/secrets/etc."""
 
 from __future__ import annotations
 
+from flask import abort, request
 from flask_login import login_required
 
-from app import upstream
-from app.cloudcruise import CloudCruiseError
+from app.cloudcruise import CloudCruiseError, NotFoundError
 from app.entries import bp
+from app.entries.listing import (
+    PAGE_SIZES,
+    PROXY_CHOICES,
+    SESSION_CHOICES,
+    SORTS,
+    SOURCE_CHOICES,
+    TFA_CHOICES,
+    ListQuery,
+    page_window,
+    run_query,
+)
+from app.entries.presenters import EntryView
+from app.errors import error_response
+from app.services import entries
 from app.web import render
+
+LIST_CHOICES = {
+    "tfa": TFA_CHOICES,
+    "proxy": PROXY_CHOICES,
+    "session": SESSION_CHOICES,
+    "source": SOURCE_CHOICES,
+}
 
 
 @bp.get("")
 @login_required
 def list():  # noqa: A001 - endpoint name entries.list
-    error = None
-    entries = []
+    query = ListQuery.from_args(request.args)
+    error = snapshot = result = None
     try:
-        entries = upstream.client().list_entries()
+        snapshot = entries.snapshot(force=request.args.get("refresh") == "1")
     except CloudCruiseError as exc:
         error = exc
-    entries.sort(key=lambda e: ((e.user_alias or "").lower(), e.permissioned_user_id))
-    return render("entries/list.html", block="rows", entries=entries, error=error)
+    if snapshot is not None:
+        result = run_query(snapshot.rows, query)
+        error = snapshot.stale_error
+    return render(
+        "entries/list.html",
+        block="results",
+        query=query,
+        result=result,
+        snapshot=snapshot,
+        error=error,
+        choices=LIST_CHOICES,
+        sorts=SORTS,
+        page_sizes=PAGE_SIZES,
+        pages=page_window(result.page, result.pages) if result else [],
+    )
+
+
+@bp.get("/<entry_id>")
+@login_required
+def detail(entry_id: str):
+    try:
+        entry = entries.load(entry_id)
+    except NotFoundError:
+        abort(404)
+    except CloudCruiseError as exc:
+        return error_response(503, exc.message, "Could not load the entry")
+    return render("entries/detail.html", view=EntryView(entry))

@@ -96,6 +96,17 @@
     }
   });
 
+  // Countdowns: elements with data-countdown="N" count down once a second (display only;
+  // the server decides when codes refresh and secrets re-mask).
+  setInterval(function () {
+    document.querySelectorAll("[data-countdown]").forEach(function (el) {
+      var left = parseInt(el.getAttribute("data-countdown"), 10) - 1;
+      if (isNaN(left) || left < 0) return;
+      el.setAttribute("data-countdown", String(left));
+      el.textContent = String(left);
+    });
+  }, 1000);
+
   // "/" focuses the search box unless the operator is typing somewhere.
   document.addEventListener("keydown", function (evt) {
     if (evt.key !== "/" || evt.ctrlKey || evt.metaKey || evt.altKey) return;

@@ -1,0 +1,76 @@
+"""Clear browser state (editors) and delete (admins, confirmed by typing the user id)."""
+
+from __future__ import annotations
+
+from flask import abort, flash, request, url_for
+
+from app.auth.session import role_required
+from app.cloudcruise import CloudCruiseError, NotFoundError
+from app.entries import bp
+from app.entries.presenters import EntryView
+from app.models import Role
+from app.services import entries
+from app.web import hx_redirect, render, toast
+
+
+def _load(entry_id: str):
+    try:
+        return entries.load(entry_id)
+    except NotFoundError:
+        abort(404)
+
+
+@bp.post("/<entry_id>/clear-state")
+@role_required(Role.EDITOR)
+def clear_state(entry_id: str):
+    entry = _load(entry_id)
+    try:
+        entries.clear_browser_state(entry)
+        entry = entries.load(entry_id)
+    except CloudCruiseError as exc:
+        response = render("entries/detail.html", block="session", view=EntryView(entry))
+        return toast(response, f"Could not clear browser state: {exc.message}", "error")
+    response = render("entries/detail.html", block="session", view=EntryView(entry))
+    if request.headers.get("HX-Request") != "true":
+        flash("Browser state cleared: the next run signs in from scratch.", "success")
+        return hx_redirect(url_for("entries.detail", entry_id=entry_id))
+    return toast(response, "Browser state cleared: the next run signs in from scratch.")
+
+
+@bp.post("/<entry_id>/delete")
+@role_required(Role.ADMIN)
+def delete(entry_id: str):
+    entry = _load(entry_id)
+    typed = request.form.get("confirm", "")
+    view = EntryView(entry)
+    if typed.strip() != entry.permissioned_user_id:
+        message = (
+            "Type the permissioned user id exactly to confirm."
+            if typed.strip()
+            else "Type the permissioned user id to confirm the deletion."
+        )
+        return render(
+            "entries/detail.html",
+            block="danger",
+            status=422,
+            view=view,
+            delete_error=message,
+            delete_typed=typed,
+        )
+    try:
+        entries.delete(entry)
+    except NotFoundError:
+        flash("The entry was already deleted.", "info")
+        return hx_redirect(url_for("entries.list"))
+    except CloudCruiseError as exc:
+        response = render(
+            "entries/detail.html",
+            block="danger",
+            status=422,
+            view=view,
+            delete_error=f"CloudCruise refused the deletion: {exc.message}",
+            delete_typed=typed,
+        )
+        return toast(response, exc.message, "error")
+    flash(f"Deleted {view.title} ({entry.permissioned_user_id} on {entry.domain}).", "success")
+    return hx_redirect(url_for("entries.list"))

@@ -1,0 +1,117 @@
+"""Creating entries (editors and admins), plus the small helpers the form calls via htmx."""
+
+from __future__ import annotations
+
+from flask import flash, request, url_for
+from flask_login import login_required
+from markupsafe import escape
+
+from app.auth.session import role_required
+from app.cloudcruise import (
+    AuthError,
+    CloudCruiseError,
+    ConflictError,
+    RateLimitedError,
+    ValidationError,
+)
+from app.cloudcruise.intervals import IntervalError, humanize_interval, parse_interval
+from app.entries import bp
+from app.entries.forms import EntryForm
+from app.models import Role
+from app.services import entries
+from app.web import hx_redirect, render
+
+
+def upstream_message(exc: CloudCruiseError) -> str:
+    """One sentence an operator can act on, for a failed write."""
+    if isinstance(exc, AuthError):
+        return "CloudCruise rejected the API key or the encryption key; nothing was saved."
+    if isinstance(exc, RateLimitedError):
+        wait = f" Retry in {int(exc.retry_after)} s." if exc.retry_after else " Retry shortly."
+        return "CloudCruise is rate limiting this console." + wait
+    if isinstance(exc, ValidationError) and not exc.general_errors and exc.field_errors:
+        return "CloudCruise rejected some fields; see the messages beside them."
+    return f"{exc.message} Your input is kept; submit again to retry."
+
+
+def _provider_choices(form: EntryForm) -> str | None:
+    """Fill the provider pickers; returns an error message if they could not be loaded."""
+    try:
+        providers = entries.secret_providers()
+        chosen = form.secret_provider_id.data or ""
+        items = entries.provider_items(chosen) if chosen else []
+    except CloudCruiseError as exc:
+        form.set_providers([], [])
+        return f"The 1Password connections could not be loaded: {exc.message}"
+    form.set_providers(providers, items)
+    return None
+
+
+def _render_form(form: EntryForm, status: int = 200, **extra):
+    return render("entries/new.html", block="form", status=status, form=form, **extra)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required(Role.EDITOR)
+def new():
+    form = EntryForm()
+    provider_error = _provider_choices(form)
+    if request.method == "GET":
+        return _render_form(form, provider_error=provider_error)
+    if not form.validate():
+        retyped = form.forget_secrets()
+        return _render_form(form, 422, retyped=retyped, provider_error=provider_error)
+    values = form.values()
+    try:
+        existing = entries.exists(values["permissioned_user_id"], values["domain"])
+    except CloudCruiseError as exc:
+        return _render_form(form, 422, banner=upstream_message(exc), retyped=form.forget_secrets())
+    if existing is not None:
+        form.permissioned_user_id.errors.append(
+            "An entry for this permissioned user id and domain already exists."
+        )
+        return _render_form(form, 422, duplicate_of=existing.id, retyped=form.forget_secrets())
+    try:
+        created = entries.create(form.payload())
+    except ConflictError:
+        form.permissioned_user_id.errors.append(
+            "An entry for this permissioned user id and domain already exists."
+        )
+        return _render_form(form, 422, retyped=form.forget_secrets())
+    except ValidationError as exc:
+        for name, messages in exc.field_errors.items():
+            field = getattr(form, name, None)
+            (field.errors if field is not None else exc.general_errors).extend(messages)
+        banner = "; ".join(exc.general_errors) or upstream_message(exc)
+        return _render_form(form, 422, banner=banner, retyped=form.forget_secrets())
+    except CloudCruiseError as exc:
+        return _render_form(
+            form, 422, banner=upstream_message(exc), retyped=form.forget_secrets(), retry=True
+        )
+    flash(f"Created {created.user_alias or created.permissioned_user_id}.", "success")
+    return hx_redirect(url_for("entries.detail", entry_id=created.id))
+
+
+@bp.get("/provider-items")
+@role_required(Role.EDITOR)
+def provider_items():
+    """The item picker for a chosen provider connection (htmx swaps it into the form)."""
+    form = EntryForm(formdata=None)
+    form.secret_provider_id.data = request.args.get("secret_provider_id", "")
+    error = _provider_choices(form)
+    return render("entries/new.html", block="provider_items", form=form, items_error=error)
+
+
+@bp.get("/interval-preview")
+@login_required
+def interval_preview():
+    """Human preview of a PostgreSQL interval as the operator types it."""
+    value = next((v for k, v in request.args.items() if k.startswith("expiry_")), "")
+    if not value.strip():
+        text, css = "Empty: no expiry.", "field-hint"
+    else:
+        try:
+            text, css = f"= {humanize_interval(parse_interval(value))}", "field-hint preview-ok"
+        except IntervalError as exc:
+            text, css = str(exc), "field-hint preview-bad"
+    return f'<span class="{css}">{escape(text)}</span>'

@@ -1,0 +1,207 @@
+"""WTForms forms for entries. Field checks delegate to :mod:`app.services.entry_rules`.
+
+Each rule both validates and cleans: the cleaned value is stored on ``field.clean`` and
+:meth:`EntryForm.payload` builds the API body from those, so what is validated is exactly
+what is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import ValidationError
+
+from app.services import entry_rules as rules
+from app.services.entry_rules import RuleError
+
+#: Fields whose typed value is never sent back to the browser after a failed submit.
+SECRET_INPUTS = ("user_name", "password", "tfa_secret")
+
+
+class Rule:
+    """Adapter: run an entry rule as a WTForms validator and keep the cleaned value."""
+
+    def __init__(self, check: Callable[[Any], Any]) -> None:
+        self.check = check
+
+    def __call__(self, form: FlaskForm, field: Any) -> None:
+        try:
+            field.clean = self.check(field.data)
+        except RuleError as exc:
+            field.clean = None
+            raise ValidationError(str(exc)) from None
+
+
+def _secret(what: str) -> Rule:
+    return Rule(lambda value: rules.secret_text(value, what))
+
+
+def choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+TFA_CHOICES = [
+    ("none", "None"),
+    ("AUTHENTICATOR", "Authenticator app (TOTP)"),
+    ("EMAIL", "Email code"),
+    ("SMS", "SMS code"),
+    ("MAGIC_LINK", "Magic link"),
+]
+PROXY_CHOICES = [
+    ("none", "No proxy"),
+    ("random", "Random (managed)"),
+    ("static", "Static IP (managed)"),
+    ("country", "Country (managed)"),
+    ("custom", "Custom proxy URL"),
+]
+
+
+class EntryForm(FlaskForm):
+    permissioned_user_id = StringField(
+        "Permissioned user id", validators=[Rule(rules.permissioned_user_id)]
+    )
+    domain = StringField("Domain", validators=[Rule(rules.domain)])
+    user_alias = StringField("Alias", validators=[Rule(rules.alias)])
+    source = RadioField(
+        "Credentials come from",
+        choices=choices([("stored", "Stored in the vault"), ("provider", "A 1Password item")]),
+        default="stored",
+    )
+    user_name = StringField("Username", validators=[_secret("username")])
+    password = PasswordField("Password", validators=[_secret("password")])
+    secret_provider_id = SelectField("Provider connection", choices=[], validate_choice=False)
+    secret_ref = SelectField("1Password item", choices=[], validate_choice=False)
+    secret_cache_ttl_seconds = StringField(
+        "Cache time (seconds)", validators=[Rule(rules.ttl_seconds)]
+    )
+    tfa_method = SelectField("Two-factor method", choices=choices(TFA_CHOICES), default="none")
+    tfa_secret = PasswordField("TFA secret", validators=[Rule(rules.tfa_secret)])
+    persist_cookies = BooleanField("Cookies")
+    persist_local_storage = BooleanField("Local storage")
+    persist_session_storage = BooleanField("Session storage")
+    cookie_domain_to_store = StringField(
+        "Cookie domain to store",
+        validators=[Rule(lambda v: rules.plain_text(v, "The cookie domain", 255))],
+    )
+    skip_csrf_cookies = BooleanField("Skip CSRF cookies")
+    expiry_time_from_last_use = StringField(
+        "Expire after last use", validators=[Rule(rules.interval)]
+    )
+    expiry_time_from_session_data_set = StringField(
+        "Expire after the session is saved", validators=[Rule(rules.interval)]
+    )
+    cookies = TextAreaField("Cookies (JSON)", validators=[Rule(rules.cookies_json)])
+    local_storage = TextAreaField("Local storage (JSON)", validators=[Rule(rules.storage_json)])
+    session_storage = TextAreaField("Session storage (JSON)", validators=[Rule(rules.storage_json)])
+    allow_multiple_sessions = BooleanField("Allow multiple sessions at once")
+    max_concurrency = StringField(
+        "Max concurrent sessions", validators=[Rule(rules.max_concurrency)]
+    )
+    prevent_concurrency_during_login = BooleanField("Block other sessions while one signs in")
+    proxy_setting = SelectField("Proxy mode", choices=choices(PROXY_CHOICES), default="none")
+    proxy_value = StringField("Proxy value")
+    user_agent = StringField(
+        "User agent", validators=[Rule(lambda v: rules.plain_text(v, "The user agent", 1024))]
+    )
+
+    def set_providers(self, providers: list[dict[str, Any]], items: list[dict[str, Any]]) -> None:
+        self.secret_provider_id.choices = choices(
+            [("", "Choose a connection…")]
+            + [(p["id"], p.get("name") or p["id"]) for p in providers]
+        )
+        labels = [
+            (
+                i["ref"],
+                (i.get("title") or i["ref"])
+                + (f" ({i['vaultName']})" if i.get("vaultName") else ""),
+            )
+            for i in items
+        ]
+        self.secret_ref.choices = choices([("", "Choose an item…"), *labels])
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        ok = super().validate(extra_validators)
+        provider = self.source.data == "provider"
+        mode = self.proxy_setting.data if self.proxy_setting.data != "none" else None
+        try:
+            self.proxy_value.clean = rules.proxy_value(mode, self.proxy_value.data)
+        except RuleError as exc:
+            self.proxy_value.errors.append(str(exc))
+            ok = False
+        values = self.values()
+        if not provider:
+            values["secret_provider_id"] = values["secret_ref"] = None
+        elif not values.get("secret_provider_id"):
+            self.secret_provider_id.errors.append("Choose the 1Password connection.")
+            ok = False
+        for name, message in rules.cross_field(values).items():
+            field = getattr(self, name)
+            if message not in field.errors:
+                field.errors.append(message)
+            ok = False
+        return ok
+
+    def values(self) -> dict[str, Any]:
+        """Cleaned values of every entry field (None where empty)."""
+        provider = self.source.data == "provider"
+        tfa = rules.tfa_method(self.tfa_method.data) if self.tfa_method.data else None
+        return {
+            "permissioned_user_id": getattr(self.permissioned_user_id, "clean", None),
+            "domain": getattr(self.domain, "clean", None),
+            "user_alias": getattr(self.user_alias, "clean", None),
+            "user_name": getattr(self.user_name, "clean", None),
+            "password": getattr(self.password, "clean", None),
+            "secret_provider_id": (self.secret_provider_id.data or None) if provider else None,
+            "secret_ref": (self.secret_ref.data or None) if provider else None,
+            "secret_cache_ttl_seconds": getattr(self.secret_cache_ttl_seconds, "clean", None),
+            "tfa_method": tfa,
+            "tfa_secret": getattr(self.tfa_secret, "clean", None),
+            "persist_cookies": self.persist_cookies.data,
+            "persist_local_storage": self.persist_local_storage.data,
+            "persist_session_storage": self.persist_session_storage.data,
+            "cookie_domain_to_store": getattr(self.cookie_domain_to_store, "clean", None),
+            "skip_csrf_cookies": self.skip_csrf_cookies.data,
+            "expiry_time_from_last_use": getattr(self.expiry_time_from_last_use, "clean", None),
+            "expiry_time_from_session_data_set": getattr(
+                self.expiry_time_from_session_data_set, "clean", None
+            ),
+            "cookies": getattr(self.cookies, "clean", None),
+            "local_storage": getattr(self.local_storage, "clean", None),
+            "session_storage": getattr(self.session_storage, "clean", None),
+            "allow_multiple_sessions": self.allow_multiple_sessions.data,
+            "max_concurrency": getattr(self.max_concurrency, "clean", None),
+            "prevent_concurrency_during_login": self.prevent_concurrency_during_login.data,
+            "proxy_setting": self.proxy_setting.data if self.proxy_setting.data != "none" else None,
+            "proxy_value": getattr(self.proxy_value, "clean", None),
+            "user_agent": getattr(self.user_agent, "clean", None),
+        }
+
+    def payload(self) -> dict[str, Any]:
+        """The POST body: every field with a value (booleans always), plaintext secrets."""
+        return {
+            key: value for key, value in self.values().items() if value is not None and value != ""
+        }
+
+    def forget_secrets(self) -> list[str]:
+        """Blank the secret inputs before re-rendering; returns the labels that were typed."""
+        typed = []
+        for name in SECRET_INPUTS:
+            field = getattr(self, name)
+            if field.data:
+                typed.append(field.label.text)
+            field.data = ""
+        if self.proxy_setting.data == "custom" and self.proxy_value.data:
+            typed.append("Proxy URL")
+            self.proxy_value.data = ""
+        return typed

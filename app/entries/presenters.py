@@ -1,0 +1,176 @@
+"""Display-ready views of a vault entry for the detail page. No secret values in here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from app.cloudcruise import SECRET_FIELDS, VaultEntry
+from app.cloudcruise.intervals import describe_interval
+from app.services.entry_cache import EntryRow
+from app.timeutil import exact_time, parse_time
+
+SECRET_LABELS = {
+    "user_name": "Username",
+    "password": "Password",
+    "tfa_secret": "TFA secret",
+    "proxy_value": "Custom proxy URL",
+}
+
+#: Fields the detail page shows in a section; anything else lands in "Other fields".
+SHOWN_FIELDS = frozenset(
+    """
+    id permissioned_user_id domain user_alias user_name password tfa_secret tfa_method
+    tfa_email tfa_phone_number workspace_id organization_id user_id site_identifier created_at
+    updated_at session_storage local_storage cookies persist_local_storage persist_cookies
+    persist_session_storage cookie_domain_to_store skip_csrf_cookies allow_multiple_sessions
+    max_concurrency prevent_concurrency_during_login expiry_time_from_last_use
+    expiry_time_from_session_data_set effective_expires_at session_data_set_at ip_address
+    location proxy_string proxy proxy_setting proxy_value secret_provider_id secret_ref
+    secret_cache_ttl_seconds user_agent session_id
+    """.split()
+)
+
+
+@dataclass(frozen=True)
+class CookieView:
+    name: str
+    domain: str
+    path: str
+    expires: str
+    flags: list[str]
+
+
+def _cookie(raw: Any) -> CookieView | None:
+    if not isinstance(raw, dict):
+        return None
+    expires = raw.get("expirationDate")
+    if raw.get("session") or not isinstance(expires, int | float):
+        expires_text = "Session"
+    else:
+        try:
+            expires_text = exact_time(datetime.fromtimestamp(float(expires), UTC))
+        except (OverflowError, OSError, ValueError):
+            expires_text = "Invalid date"
+    flags = [
+        label
+        for key, label in (
+            ("secure", "Secure"),
+            ("httpOnly", "HttpOnly"),
+            ("hostOnly", "Host-only"),
+        )
+        if raw.get(key)
+    ]
+    if raw.get("sameSite"):
+        flags.append(f"SameSite={raw['sameSite']}")
+    return CookieView(
+        name=str(raw.get("name", "")),
+        domain=str(raw.get("domain", "")),
+        path=str(raw.get("path", "") or "/"),
+        expires=expires_text,
+        flags=flags,
+    )
+
+
+def _display(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, dict | list):
+        import json
+
+        return json.dumps(value, ensure_ascii=False)[:500]
+    return str(value)
+
+
+class EntryView:
+    """Wraps a :class:`VaultEntry` with what the templates need."""
+
+    def __init__(self, entry: VaultEntry, now: datetime | None = None) -> None:
+        self.entry = entry
+        self.row = EntryRow.of(entry)
+        self.now = now or datetime.now(UTC)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.entry, name)
+
+    @property
+    def id(self) -> str:
+        return self.row.id
+
+    @property
+    def title(self) -> str:
+        return self.entry.user_alias or self.entry.permissioned_user_id
+
+    @property
+    def session_status(self) -> str:
+        return self.row.session_status(self.now)
+
+    @property
+    def expires_at(self) -> datetime | None:
+        return self.row.expires_at
+
+    @property
+    def proxy_mode(self) -> str:
+        return self.row.proxy
+
+    @property
+    def legacy_target_ip(self) -> str | None:
+        legacy = self.entry.proxy
+        return legacy.get("target_ip") if isinstance(legacy, dict) else None
+
+    def has_secret(self, field: str) -> bool:
+        return self.entry.has_secret(field)
+
+    @property
+    def secret_fields(self) -> list[str]:
+        """Secret fields this entry can have, in display order."""
+        fields = ["user_name", "password"]
+        if self.entry.tfa_method == "AUTHENTICATOR" or self.entry.has_secret("tfa_secret"):
+            fields.append("tfa_secret")
+        return fields
+
+    @property
+    def cookies(self) -> list[CookieView]:
+        raw = self.entry.cookies
+        return [c for c in (_cookie(x) for x in raw or []) if c] if isinstance(raw, list) else []
+
+    @staticmethod
+    def _keys(value: Any) -> list[str]:
+        return sorted(map(str, value)) if isinstance(value, dict) else []
+
+    @property
+    def local_storage_keys(self) -> list[str]:
+        return self._keys(self.entry.local_storage)
+
+    @property
+    def session_storage_keys(self) -> list[str]:
+        return self._keys(self.entry.session_storage)
+
+    def interval(self, name: str) -> str:
+        return describe_interval(self.entry.get(name))
+
+    @property
+    def max_concurrency_text(self) -> str:
+        if not self.entry.allow_multiple_sessions:
+            return "1 (single session)"
+        limit = self.entry.max_concurrency
+        return "Unlimited" if limit is None else str(limit)
+
+    @property
+    def other_fields(self) -> list[tuple[str, str]]:
+        """Fields the API sent that this console does not know (forward compatible)."""
+        return [
+            (key, _display(value))
+            for key, value in sorted(self.entry.items())
+            if key not in SHOWN_FIELDS and key not in SECRET_FIELDS
+        ]
+
+    def when(self, name: str) -> datetime | None:
+        return parse_time(self.entry.get(name))
+
+    @staticmethod
+    def display(value: Any) -> str:
+        return _display(value)

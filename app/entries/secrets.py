@@ -1,0 +1,112 @@
+"""Revealing secrets and viewing 2FA codes: POST only, editors and admins, never cached.
+
+Revealing needs a recent password re-entry (the sudo window). The value is decrypted from a
+fresh read of the entry, rendered into a fragment sent with ``Cache-Control: no-store`` that
+masks itself again after ``REMASK_SECONDS``. 2FA codes refresh themselves while they are
+looked at, for at most ``TFA_ROUNDS`` periods, so a forgotten tab does not poll forever.
+"""
+
+from __future__ import annotations
+
+from flask import abort, current_app, request
+from flask_login import current_user
+
+from app.auth.session import role_required, start_sudo, sudo_active
+from app.cloudcruise import CloudCruiseError, ConflictError, NotFoundError
+from app.cloudcruise.crypto import DecryptionError
+from app.entries import bp
+from app.entries.presenters import EntryView
+from app.models import Role
+from app.services import entries
+from app.services.passwords import verify_password
+from app.web import render, toast
+
+REMASK_SECONDS = 30
+TFA_ROUNDS = 10
+SECRET_FIELDS = ("user_name", "password", "tfa_secret", "proxy_value")
+
+
+def _no_store(response):
+    response.headers["Cache-Control"] = "no-store, max-age=0"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
+def _secret_fragment(view: EntryView, field: str, state: str, **extra):
+    return render(
+        "entries/_secret.html",
+        view=view,
+        field=field,
+        state=state,
+        remask_seconds=REMASK_SECONDS,
+        sudo_minutes=current_app.config["SUDO_SECONDS"] // 60,
+        **extra,
+    )
+
+
+def _load(entry_id: str) -> EntryView:
+    try:
+        return EntryView(entries.load(entry_id))
+    except NotFoundError:
+        abort(404)
+
+
+@bp.post("/<entry_id>/secrets/<field>/reveal")
+@role_required(Role.EDITOR)
+def reveal(entry_id: str, field: str):
+    if field not in SECRET_FIELDS:
+        abort(404)
+    view = _load(entry_id)
+    if not sudo_active():
+        password = request.form.get("password")
+        if password is None:
+            return _no_store(_secret_fragment(view, field, "sudo"))
+        if not verify_password(current_user.password_hash, password):
+            response = _secret_fragment(view, field, "sudo", error="That password is not right.")
+            response.status_code = 422
+            return _no_store(response)
+        start_sudo()
+    if not view.has_secret(field):
+        return _no_store(_secret_fragment(view, field, "masked"))
+    try:
+        value = entries.reveal(view.entry, field)
+    except DecryptionError as exc:
+        return _no_store(_secret_fragment(view, field, "masked", error=str(exc)))
+    response = _secret_fragment(view, field, "revealed", value=value)
+    return _no_store(response)
+
+
+@bp.get("/<entry_id>/secrets/<field>/masked")
+@role_required(Role.VIEWER)
+def masked(entry_id: str, field: str):
+    if field not in SECRET_FIELDS:
+        abort(404)
+    row = entries.find_row(entry_id)
+    if row is None:
+        abort(404)
+    return _no_store(_secret_fragment(EntryView(row.entry), field, "masked"))
+
+
+@bp.post("/<entry_id>/tfa-code")
+@role_required(Role.EDITOR)
+def tfa_code(entry_id: str):
+    view = _load(entry_id)
+    try:
+        round_ = max(1, min(int(request.form.get("round", 1)), TFA_ROUNDS + 1))
+    except ValueError:
+        round_ = 1
+    context = {"view": view, "round": round_, "refresh_in": None}
+    try:
+        code = entries.tfa_code(view.entry)
+    except NotFoundError:
+        response = render("entries/_tfa_code.html", state="none", **context)
+    except ConflictError as exc:
+        response = render("entries/_tfa_code.html", state="error", error=exc.message, **context)
+    except CloudCruiseError as exc:
+        response = render("entries/_tfa_code.html", state="error", error=exc.message, **context)
+        toast(response, exc.message, "error")
+    else:
+        if code.type == "authenticator" and code.expires_in_seconds and round_ < TFA_ROUNDS:
+            context["refresh_in"] = max(1, int(code.expires_in_seconds))
+        response = render("entries/_tfa_code.html", state="code", code=code, **context)
+    return _no_store(response)

@@ -1,0 +1,169 @@
+"""Short-lived per-process cache of ``GET /vault`` (the API has no pagination or search).
+
+The list page filters, sorts and pages in memory, so the upstream fetch dominates. A snapshot
+lives ``ENTRY_CACHE_TTL`` seconds (default 15); the console's own writes invalidate it at
+once. One fetch at a time per process (single flight): concurrent requests wait for it
+rather than stampeding the API. If a refresh fails while an older snapshot exists, the old
+one is served, marked stale, together with the error.
+
+Snapshots hold :class:`VaultEntry` objects (ciphertext hidden inside) and precomputed
+:class:`EntryRow` summaries for fast filtering; nothing here is ever written to disk.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from app.cloudcruise import CloudCruiseError, VaultEntry
+from app.timeutil import parse_time
+
+
+def proxy_mode(entry: VaultEntry) -> str:
+    """random / static / country / custom, ``legacy`` for the old proxy object, or none."""
+    setting = entry.proxy_setting
+    if setting in {"random", "static", "country", "custom"}:
+        return setting
+    legacy = entry.proxy
+    if isinstance(legacy, dict) and legacy.get("enable"):
+        return "legacy"
+    return "none"
+
+
+def has_session_data(entry: VaultEntry) -> bool:
+    return bool(
+        entry.session_data_set_at or entry.cookies or entry.local_storage or entry.session_storage
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRow:
+    """What the list needs of one entry, computed once per snapshot."""
+
+    entry: VaultEntry
+    id: str
+    alias: str
+    pid: str
+    domain: str
+    host: str
+    tfa: str
+    persist_cookies: bool
+    persist_local: bool
+    persist_session: bool
+    proxy: str
+    proxy_value: str | None
+    has_session: bool
+    expires_at: datetime | None
+    provider_backed: bool
+    updated_at: datetime | None
+    haystack: str
+
+    @classmethod
+    def of(cls, entry: VaultEntry) -> EntryRow:
+        domain = entry.domain or ""
+        host = urlsplit(domain).hostname or domain
+        alias = entry.user_alias or ""
+        pid = entry.permissioned_user_id or ""
+        mode = proxy_mode(entry)
+        return cls(
+            entry=entry,
+            id=str(entry.id or ""),
+            alias=alias,
+            pid=pid,
+            domain=domain,
+            host=host,
+            tfa=entry.tfa_method or "none",
+            persist_cookies=bool(entry.persist_cookies),
+            persist_local=bool(entry.persist_local_storage),
+            persist_session=bool(entry.persist_session_storage),
+            proxy=mode,
+            # static IPs and country codes are plain metadata; a custom URL is a secret
+            proxy_value=entry.proxy_value if mode in {"static", "country"} else None,
+            has_session=has_session_data(entry),
+            expires_at=parse_time(entry.effective_expires_at),
+            provider_backed=entry.provider_backed,
+            updated_at=parse_time(entry.updated_at),
+            haystack=f"{alias}\n{pid}\n{domain}".lower(),
+        )
+
+    def session_status(self, now: datetime) -> str:
+        """active, expiring (within 24 h), expired or none."""
+        if not self.has_session:
+            return "none"
+        if self.expires_at is None:
+            return "active"
+        remaining = (self.expires_at - now).total_seconds()
+        if remaining <= 0:
+            return "expired"
+        return "expiring" if remaining <= 86400 else "active"
+
+
+@dataclass
+class Snapshot:
+    rows: list[EntryRow]
+    fetched_at: float
+    by_id: dict[str, EntryRow] = field(default_factory=dict)
+    stale_error: CloudCruiseError | None = None
+
+    @classmethod
+    def build(cls, entries: list[VaultEntry]) -> Snapshot:
+        rows = [EntryRow.of(e) for e in entries]
+        return cls(rows=rows, fetched_at=time.time(), by_id={r.id: r for r in rows if r.id})
+
+    @property
+    def age(self) -> float:
+        return max(0.0, time.time() - self.fetched_at)
+
+    def find(self, entry_id: str) -> EntryRow | None:
+        return self.by_id.get(entry_id)
+
+    def find_key(self, pid: str, domain: str) -> EntryRow | None:
+        for row in self.rows:
+            if row.pid == pid and row.domain == domain:
+                return row
+        return None
+
+
+class EntryCache:
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._snapshot: Snapshot | None = None
+        self._generation = 0
+        self._fetch_lock = threading.Lock()
+
+    def get(self, fetch: Callable[[], list[VaultEntry]], *, force: bool = False) -> Snapshot:
+        """A fresh-enough snapshot; raises CloudCruiseError only if there is nothing to show."""
+        current = self._snapshot
+        if not force and current and current.stale_error is None and current.age < self.ttl:
+            return current
+        generation = self._generation
+        with self._fetch_lock:
+            latest = self._snapshot
+            # Someone else refreshed while we waited for the lock: use theirs.
+            if (
+                latest is not None
+                and latest is not current
+                and latest.stale_error is None
+                and self._generation == generation
+            ):
+                return latest
+            try:
+                snapshot = Snapshot.build(fetch())
+            except CloudCruiseError as exc:
+                if latest is None:
+                    raise
+                stale = Snapshot(latest.rows, latest.fetched_at, latest.by_id, stale_error=exc)
+                self._snapshot = stale
+                return stale
+            if self._generation == generation:
+                self._snapshot = snapshot
+            return snapshot
+
+    def invalidate(self) -> None:
+        """Drop the snapshot (after the console's own writes)."""
+        self._generation += 1
+        self._snapshot = None

@@ -1,0 +1,190 @@
+"""The entries list and detail page through the test client, against the sandbox."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import make_app
+from tests.entries_support import fetch, make_entry
+
+
+def test_list_full_page_and_fragment_come_from_one_view(client, auth):
+    auth.login("ann", "viewer")
+    full = client.get("/entries")
+    assert full.status_code == 200
+    html = full.get_data(as_text=True)
+    assert "<html" in html and 'id="entry-filters"' in html and 'id="entry-results"' in html
+    part = client.get("/entries", headers={"HX-Request": "true"})
+    fragment = part.get_data(as_text=True)
+    assert "<html" not in fragment and 'id="entry-filters"' not in fragment
+    assert fragment.lstrip().startswith('<section id="entry-results"')
+    assert "HX-Request" in full.headers["Vary"] and "HX-Request" in part.headers["Vary"]
+
+
+def test_search_filters_sort_and_paging_reach_the_page(client, auth, sandbox):
+    auth.login("ann", "viewer")
+    entry = make_entry(sandbox, user_alias="Zeta Unique Search Target", tfa_method="SMS")
+    html = client.get("/entries?q=zeta+unique").get_data(as_text=True)
+    assert "Zeta Unique Search Target" in html
+    assert "Showing <strong>1–1</strong>" in html
+    html = client.get(f"/entries?q={entry.permissioned_user_id}&tfa=EMAIL").get_data(as_text=True)
+    assert "No entries match" in html and "Clear search and filters" in html
+    html = client.get("/entries?per_page=25&page=2").get_data(as_text=True)
+    assert "Showing <strong>26–" in html and 'aria-current="page">2<' in html
+    html = client.get("/entries?sort=updated&dir=desc", headers={"HX-Request": "true"}).get_data(
+        as_text=True
+    )
+    assert 'aria-sort="descending"' in html
+
+
+def test_list_never_shows_ciphertext(client, auth, sandbox):
+    auth.login("ann", "viewer")
+    entry = make_entry(sandbox, user_alias="Cipher check")
+    raw = fetch(sandbox, entry.permissioned_user_id, entry.domain, decrypt=False)
+    html = client.get("/entries?per_page=200").get_data(as_text=True)
+    assert raw.password not in html and raw.user_name not in html
+    assert "Corr3ct-Horse!" not in html
+
+
+def test_list_is_cached_and_refresh_bypasses_the_cache(client, auth, sandbox):
+    auth.login("ann", "viewer")
+    client.get("/entries")  # warm
+    sandbox.faults.add("status", status=200, body=[], method="GET", path="/vault", times=1)
+    cached = client.get("/entries").get_data(as_text=True)
+    assert "No vault entries yet" not in cached  # served from cache
+    assert len(sandbox.faults.list()) == 1  # the upstream was not asked
+    refreshed = client.get("/entries?refresh=1").get_data(as_text=True)
+    assert "No vault entries yet" in refreshed  # the (faked) empty workspace
+    assert sandbox.faults.list() == []
+
+
+def test_upstream_failure_on_a_cold_cache_shows_a_banner_not_a_500(client, auth, sandbox):
+    auth.login("ann", "viewer")
+    sandbox.faults.add("status", status=503, method="GET", path="/vault", times=None)
+    response = client.get("/entries")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "The entries could not be loaded." in html and "CloudCruise answered 503" in html
+    assert "Retry" in html
+
+
+def test_failed_refresh_keeps_showing_the_last_data_marked_stale(client, auth, sandbox):
+    auth.login("ann", "viewer")
+    client.get("/entries")
+    sandbox.faults.add("malformed", method="GET", path="/vault", times=None)
+    html = client.get("/entries?refresh=1").get_data(as_text=True)
+    assert "Showing data from" in html and "not JSON" in html
+    assert "<tbody>" in html and "entries</p>" not in html
+
+
+def test_detail_shows_every_section_with_secrets_masked(client, auth, sandbox):
+    entry = make_entry(
+        sandbox,
+        tfa_method="AUTHENTICATOR",
+        tfa_secret="JBSWY3DPEHPK3PXP",
+        proxy_setting="custom",
+        proxy_value="socks5://u:hunter2@proxy.example.net:1080",
+        cookies=[
+            {"name": "sid", "value": "cookie-value-secret", "domain": ".example-health.com",
+             "path": "/", "httpOnly": True, "hostOnly": False, "secure": True,
+             "session": False, "expirationDate": 1893456000, "storeId": "0", "sameSite": "lax"}
+        ],
+        local_storage={"auth_token": "local-secret-value"},
+        persist_cookies=True,
+        expiry_time_from_last_use="01:30:00",
+        allow_multiple_sessions=True,
+        max_concurrency=3,
+    )  # fmt: skip
+    raw = fetch(sandbox, entry.permissioned_user_id, entry.domain, decrypt=False)
+    auth.login("ann", "viewer")
+    html = client.get(f"/entries/{entry.id}").get_data(as_text=True)
+    for heading in [
+        "Credentials", "Two-factor", "Session persistence", "Concurrency", "Proxy",
+        "Secret provider", "Metadata", "History",
+    ]:  # fmt: skip
+        assert f">{heading}</h2>" in html
+    assert "1 h 30 min" in html and "Max concurrent sessions" in html and ">3<" in html
+    assert ">sid<" in html and "auth_token" in html
+    assert entry.tfa_email in html
+    for secret in (
+        "Corr3ct-Horse!", "ann@example.com", "JBSWY3DPEHPK3PXP", "hunter2",
+        "cookie-value-secret", "local-secret-value",
+        raw.password, raw.user_name, raw.tfa_secret, raw.proxy_value,
+    ):  # fmt: skip
+        assert secret not in html
+    # a viewer gets no controls
+    for control in ("Reveal", "Delete this entry", "Clear browser state", "Show current code"):
+        assert control not in html
+
+
+def test_detail_controls_by_role(tmp_path, sandbox):
+    entry = make_entry(sandbox, cookies=[], local_storage={"k": "v"}, tfa_method="AUTHENTICATOR",
+                       tfa_secret="JBSWY3DPEHPK3PXP")  # fmt: skip
+    from tests.conftest import AuthActions
+
+    expectations = {
+        "editor": {"Reveal": True, "Show current code": True, "Clear browser state": True,
+                   "Delete this entry": False},
+        "admin": {"Reveal": True, "Show current code": True, "Clear browser state": True,
+                  "Delete this entry": True},
+    }  # fmt: skip
+    for role, controls in expectations.items():
+        app = make_app(tmp_path / role, sandbox)
+        client = app.test_client()
+        AuthActions(app, client).login(f"{role}-user", role)
+        html = client.get(f"/entries/{entry.id}").get_data(as_text=True)
+        for control, visible in controls.items():
+            assert (control in html) is visible, (role, control)
+
+
+def test_unknown_entry_is_a_404_page(client, auth):
+    auth.login("ann", "viewer")
+    response = client.get("/entries/00000000-0000-4000-8000-00000000dead")
+    assert response.status_code == 404
+    assert "Not found" in response.get_data(as_text=True)
+
+
+def test_deleted_elsewhere_becomes_404(client, auth, sandbox):
+    from tests.entries_support import sdk_for
+
+    entry = make_entry(sandbox)
+    auth.login("ann", "viewer")
+    assert client.get(f"/entries/{entry.id}").status_code == 200
+    sdk_for(sandbox).vault.delete(
+        {"domain": entry.domain, "permissioned_user_id": entry.permissioned_user_id}
+    )
+    assert client.get(f"/entries/{entry.id}").status_code == 404
+
+
+def test_detail_upstream_failure_is_a_clear_page(client, auth, sandbox):
+    entry = make_entry(sandbox)
+    auth.login("ann", "viewer")
+    client.get("/entries")
+    sandbox.faults.add("status", status=500, method="GET", path="/vault", times=None)
+    response = client.get(f"/entries/{entry.id}")
+    assert response.status_code == 503
+    assert "Could not load the entry" in response.get_data(as_text=True)
+
+
+def test_console_writes_invalidate_the_cache(tmp_path, sandbox):
+    from tests.conftest import AuthActions
+
+    app = make_app(tmp_path, sandbox, ENTRY_CACHE_TTL=3600)
+    client = app.test_client()
+    AuthActions(app, client).login("cara", "editor")
+    client.get("/entries")
+    token = re.search(r'"X-CSRFToken": "([^"]+)"', client.get("/entries/new").get_data(True))[1]
+    response = client.post(
+        "/entries/new",
+        data={
+            "csrf_token": token,
+            "permissioned_user_id": "cache-invalidation-check",
+            "domain": "https://cache.example.com",
+            "source": "stored",
+            "tfa_method": "none",
+            "proxy_setting": "none",
+        },
+    )
+    assert response.status_code == 303, response.get_data(True)
+    html = client.get("/entries?q=cache-invalidation-check").get_data(True)
+    assert "cache-invalidation-check" in html and "Showing <strong>1–1</strong>" in html
