@@ -108,8 +108,8 @@ Validation
   and returned verbatim.
 - tfa_method AUTHENTICATOR needs a tfa_secret (in the body or stored) that decrypts to
   a base32 secret of at least 16 characters (80 bits); checked when tfa_method,
-  tfa_secret or the provider binding is written. Provider-backed AUTHENTICATOR entries need none (the code
-  comes from the 1Password item).
+  tfa_secret or the provider binding is written. Provider-backed AUTHENTICATOR
+  entries need none (the code comes from the 1Password item).
 - Proxy: proxy_value needs proxy_setting; changing proxy_setting without sending
   proxy_value drops the old value; random: no proxy_value; static: any IPv4/IPv6
   address; country: an upper-case ISO 3166-1 alpha-2 code from the full list; custom:

@@ -22,48 +22,86 @@ from . import computed
 from .store import Store, Tables
 from .workspace import Workspace
 
+# (domain, portal name, industry)
 PORTALS = (
-    ("https://provider.availity.com", "Availity"),
-    ("https://portal.availity.com", "Availity"),
-    ("https://www.aetna.com", "Aetna"),
-    ("https://secure.uhcprovider.com", "UHC Provider"),
-    ("https://cignaforhcp.cigna.com", "Cigna for HCP"),
-    ("https://account.humana.com", "Humana"),
-    ("https://providers.anthem.com", "Anthem"),
-    ("https://portal.officeally.com", "Office Ally"),
-    ("https://navinet.navimedix.com", "NaviNet"),
-    ("https://proview.caqh.org", "CAQH ProView"),
-    ("https://www.novitasphere.com", "Novitasphere"),
-    ("https://athenanet.athenahealth.com", "athenaNet"),
-    ("https://app.kareo.com", "Kareo"),
-    ("https://www.foragentsonly.com", "Progressive agents"),
-    ("https://app.gusto.com", "Gusto"),
-    ("https://workforcenow.adp.com", "ADP Workforce Now"),
-    ("https://runpayroll.adp.com", "RUN Powered by ADP"),
-    ("https://myapps.paychex.com", "Paychex Flex"),
-    ("https://app.rippling.com", "Rippling"),
-    ("https://access.paylocity.com", "Paylocity"),
-    ("https://www.fedex.com/secure-login", "FedEx"),
-    ("https://www.ups.com/lasso/login", "UPS"),
-    ("https://one.dat.com", "DAT One"),
-    ("https://app.project44.com", "project44"),
-    ("https://app.flexport.com", "Flexport"),
-    ("https://ltl.xpo.com", "XPO LTL"),
-    ("https://gateway.usps.com", "USPS Business"),
+    ("https://provider.availity.com", "Availity", "health"),
+    ("https://portal.availity.com", "Availity", "health"),
+    ("https://www.aetna.com", "Aetna", "health"),
+    ("https://secure.uhcprovider.com", "UHC Provider", "health"),
+    ("https://cignaforhcp.cigna.com", "Cigna for HCP", "health"),
+    ("https://account.humana.com", "Humana", "health"),
+    ("https://providers.anthem.com", "Anthem", "health"),
+    ("https://portal.officeally.com", "Office Ally", "health"),
+    ("https://navinet.navimedix.com", "NaviNet", "health"),
+    ("https://proview.caqh.org", "CAQH ProView", "health"),
+    ("https://www.novitasphere.com", "Novitasphere", "health"),
+    ("https://athenanet.athenahealth.com", "athenaNet", "health"),
+    ("https://app.kareo.com", "Kareo", "health"),
+    ("https://www.foragentsonly.com", "Progressive agents", "insurance"),
+    ("https://app.gusto.com", "Gusto", "payroll"),
+    ("https://workforcenow.adp.com", "ADP Workforce Now", "payroll"),
+    ("https://runpayroll.adp.com", "RUN Powered by ADP", "payroll"),
+    ("https://myapps.paychex.com", "Paychex Flex", "payroll"),
+    ("https://app.rippling.com", "Rippling", "payroll"),
+    ("https://access.paylocity.com", "Paylocity", "payroll"),
+    ("https://www.fedex.com/secure-login", "FedEx", "logistics"),
+    ("https://www.ups.com/lasso/login", "UPS", "logistics"),
+    ("https://one.dat.com", "DAT One", "logistics"),
+    ("https://app.project44.com", "project44", "logistics"),
+    ("https://app.flexport.com", "Flexport", "logistics"),
+    ("https://ltl.xpo.com", "XPO LTL", "logistics"),
+    ("https://gateway.usps.com", "USPS Business", "logistics"),
 )
-TEAMS = (
-    "billing-team", "claims-ops", "eligibility-bot", "rcm-agent", "prior-auth", "credentialing",
-    "payroll-bot", "hr-ops", "dispatch", "freight-quotes", "ap-automation", "front-desk",
-)  # fmt: skip
-PRACTICES = (
+# industry -> (agent team slugs, roles, (customer, mail domain) pairs)
+HEALTH_ORGS = (
     ("Dr. Patel", "patelpediatrics.com"), ("Riverside Family Practice", "riversidefp.com"),
     ("Summit Dental", "summitdentalgroup.com"), ("Lakeview Ortho", "lakevieworthopedics.com"),
     ("Bay Area Dermatology", "bayareaderm.com"), ("Northside Urgent Care", "northsideuc.com"),
-    ("Acme Logistics", "acmelogistics.io"), ("Harbor Freight Brokers", "harborfb.com"),
-    ("Greenleaf Staffing", "greenleafstaffing.com"), ("Dr. Okafor", "okaforcardiology.com"),
-    ("Mercy Physical Therapy", "mercypt.org"), ("Cedar Grove Clinic", "cedargroveclinic.com"),
+    ("Dr. Okafor", "okaforcardiology.com"), ("Mercy Physical Therapy", "mercypt.org"),
+    ("Cedar Grove Clinic", "cedargroveclinic.com"),
 )  # fmt: skip
-ROLES = ("billing", "claims", "eligibility", "payroll", "dispatch", "credentialing", "front desk")
+INSURANCE_ORGS = (
+    ("Keystone Insurance Agency", "keystoneins.com"),
+    ("Bluewater Brokers", "bluewaterbrokers.com"),
+)
+EMPLOYERS = HEALTH_ORGS[:4] + (
+    ("Greenleaf Staffing", "greenleafstaffing.com"),
+    ("Acme Logistics", "acmelogistics.io"),
+)
+SHIPPERS = (
+    ("Acme Logistics", "acmelogistics.io"),
+    ("Harbor Freight Brokers", "harborfb.com"),
+    ("Northwind Supply", "northwindsupply.com"),
+)
+INDUSTRIES = {
+    "health": (
+        (
+            "billing-team",
+            "claims-ops",
+            "eligibility-bot",
+            "rcm-agent",
+            "prior-auth",
+            "credentialing",
+        ),
+        ("billing", "claims", "eligibility", "prior auth", "credentialing", "front desk"),
+        HEALTH_ORGS,
+    ),
+    "insurance": (
+        ("quote-bot", "policy-service", "claims-ops"),
+        ("quoting", "policy service", "claims"),
+        INSURANCE_ORGS,
+    ),
+    "payroll": (
+        ("payroll-bot", "hr-ops", "ap-automation"),
+        ("payroll", "HR", "onboarding"),
+        EMPLOYERS,
+    ),
+    "logistics": (
+        ("dispatch", "freight-quotes", "shipping-bot", "tracking-agent"),
+        ("dispatch", "freight quotes", "shipping", "tracking"),
+        SHIPPERS,
+    ),
+}
 FIRST = ("maria", "james", "priya", "wei", "olivia", "daniel", "fatima", "lucas", "grace", "omar")
 LAST = ("garcia", "nguyen", "patel", "smith", "kim", "okafor", "rossi", "cohen", "silva", "brown")
 WORDS = (
@@ -238,12 +276,14 @@ def _session(rng: random.Random, state: str, host: str, now: datetime) -> dict[s
 def seed_entry(i: int, workspace: Workspace, providers: list[dict], now: datetime) -> dict:
     """The stored form of seed entry ``i`` (credentials encrypted with the workspace key)."""
     rng = random.Random(f"cloudcruise-sandbox-entry:{i}")
-    domain, portal = PORTALS[i % len(PORTALS)] if i < len(PORTALS) else rng.choice(PORTALS)
+    domain, portal, industry = PORTALS[i] if i < len(PORTALS) else rng.choice(PORTALS)
     host = urlsplit(domain).hostname or ""
-    practice, mail_domain = rng.choice(PRACTICES)
-    team_slug = f"{rng.choice(TEAMS)}-{rng.randrange(1, 31):02d}"
+    teams, roles, orgs = INDUSTRIES[industry]
+    practice, mail_domain = rng.choice(orgs)
+    team_slug = f"{rng.choice(teams)}-{rng.randrange(1, 31):02d}"
     puid = _uuid(rng) if rng.random() < 0.35 else team_slug
-    role = rng.choice(ROLES)
+    role = rng.choice(roles)
+    org_word = practice.removeprefix("Dr. ").split()[0]
     first, last = rng.choice(FIRST), rng.choice(LAST)
     created = now - timedelta(days=rng.uniform(1, 365))
     key = workspace.encryption_key
@@ -278,9 +318,9 @@ def seed_entry(i: int, workspace: Workspace, providers: list[dict], now: datetim
         login = rng.choice(
             (
                 f"{first[0]}.{last}@{mail_domain}",
-                f"{role.replace(' ', '')}.ops@{mail_domain}",
+                f"{role.replace(' ', '').lower()}.ops@{mail_domain}",
                 f"{first}{last[0]}{rng.randrange(1, 99)}",
-                f"{practice.split()[0].upper()}_{role[:4].strip()}{i % 100:02d}",
+                f"{org_word.upper()}_{role[:4].strip()}{i % 100:02d}",
             )
         )
         entry["user_name"] = encrypt_value(login, key)
