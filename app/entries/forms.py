@@ -160,8 +160,9 @@ class EntryForm(FlaskForm):
             "permissioned_user_id": getattr(self.permissioned_user_id, "clean", None),
             "domain": getattr(self.domain, "clean", None),
             "user_alias": getattr(self.user_alias, "clean", None),
-            "user_name": getattr(self.user_name, "clean", None),
-            "password": getattr(self.password, "clean", None),
+            # hidden (and ignored) when the credentials come from a provider
+            "user_name": None if provider else getattr(self.user_name, "clean", None),
+            "password": None if provider else getattr(self.password, "clean", None),
             "secret_provider_id": (self.secret_provider_id.data or None) if provider else None,
             "secret_ref": (self.secret_ref.data or None) if provider else None,
             "secret_cache_ttl_seconds": getattr(self.secret_cache_ttl_seconds, "clean", None),
