@@ -99,7 +99,7 @@ def create_sandbox_app(
     rate_limiter: RateLimiter | None,
     workspace: Workspace | None = None,
 ) -> Flask:
-    """Build the emulator app over ``store`` (whose workspace must already exist)."""
+    """The emulator app over ``store``; its workspace is opened (or created) if not given."""
     if workspace is None:
         from .workspace import open_workspace
 
@@ -107,7 +107,6 @@ def create_sandbox_app(
     vault = VaultService(store, workspace)
     app = Flask("app.sandbox")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    app.json.sort_keys = False  # type: ignore[attr-defined]
     api_key = workspace.api_key.encode()
 
     def presented_key() -> str | None:

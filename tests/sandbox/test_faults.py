@@ -106,23 +106,23 @@ def test_drop_closes_the_connection_without_a_response(api, box):
 
 
 def test_slow_read_triggers_a_client_read_timeout(api, box):
-    box.faults.add("slow_read", delay=1.0)
+    box.faults.add("slow_read", delay=2.0)
     start = time.monotonic()
     with pytest.raises((requests.ConnectionError, requests.Timeout)):
         r = api.get("/vault", timeout=(2, 0.3))
         r.content  # noqa: B018 - the body is what times out
-    assert time.monotonic() - start < 0.9
+    assert time.monotonic() - start < 1.5
 
 
 def test_slow_read_sends_headers_first_then_the_real_body(api, box):
     api.create(user_alias="slow")
-    box.faults.add("slow_read", delay=0.4)
+    box.faults.add("slow_read", delay=1.0)
     start = time.monotonic()
     r = api.get("/vault", stream=True, timeout=5)
     headers_after = time.monotonic() - start
-    assert r.status_code == 200 and headers_after < 0.3
+    assert r.status_code == 200 and headers_after < 0.7
     assert r.json()[0]["user_alias"] == "slow"
-    assert time.monotonic() - start >= 0.4
+    assert time.monotonic() - start >= 1.0
 
 
 # -- control endpoints -------------------------------------------------------------------
