@@ -8,10 +8,10 @@ Prints ``CLOUDCRUISE_BASE_URL=<url>`` and, for keys the sandbox chose itself,
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sqlite3
 import sys
-import threading
 from pathlib import Path
 
 from .ratelimit import DEFAULT_RATE_LIMITS
@@ -51,6 +51,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _ignore(signum: int, frame: object) -> None:
+    """Python-level no-op; the wakeup fd tells ``main`` that a signal arrived."""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -81,26 +85,28 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
 
-    stop = threading.Event()
-
-    def _stop(signum: int, frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
-    print(f"CLOUDCRUISE_BASE_URL={sandbox.base_url}")
-    if sandbox.workspace.generated_api_key:
-        print(f"CLOUDCRUISE_API_KEY={sandbox.api_key}")
-    if sandbox.workspace.generated_encryption_key:
-        print(f"CLOUDCRUISE_ENCRYPTION_KEY={sandbox.encryption_key}")
-    sys.stdout.flush()
-    print(
-        f"CloudCruise vault sandbox serving {sandbox.base_url} (data: {args.data}); Ctrl+C to stop",
-        file=sys.stderr,
-        flush=True,
-    )
+    # Wait for SIGINT/SIGTERM through the signal wakeup fd: the C-level handler writes to
+    # the pipe, so a signal can neither be missed nor interrupt the shutdown half-way
+    # (Event.set() in a Python handler can deadlock; raising from one can hit `finally`).
+    wake_read, wake_write = os.pipe()
+    os.set_blocking(wake_write, False)
+    signal.set_wakeup_fd(wake_write)
+    signal.signal(signal.SIGINT, _ignore)
+    signal.signal(signal.SIGTERM, _ignore)
     try:
-        stop.wait()  # the signal handler runs in this thread and sets the event
+        print(f"CLOUDCRUISE_BASE_URL={sandbox.base_url}")
+        if sandbox.workspace.generated_api_key:
+            print(f"CLOUDCRUISE_API_KEY={sandbox.api_key}")
+        if sandbox.workspace.generated_encryption_key:
+            print(f"CLOUDCRUISE_ENCRYPTION_KEY={sandbox.encryption_key}")
+        sys.stdout.flush()
+        print(
+            f"CloudCruise vault sandbox serving {sandbox.base_url} (data: {args.data}); "
+            "Ctrl+C to stop",
+            file=sys.stderr,
+            flush=True,
+        )
+        os.read(wake_read, 1)
     finally:
         sandbox.stop()
     return 0
