@@ -29,15 +29,14 @@ class VaultEntry(Mapping[str, Any]):
     __slots__ = ("_data", "_ciphertexts")
 
     def __init__(self, raw: Mapping[str, Any]) -> None:
-        data: dict[str, Any] = {}
+        data = dict(raw)
         secrets: dict[str, str] = {}
-        for key, value in raw.items():
-            if _is_encrypted_field(key, raw):
+        for key in SECRET_FIELDS:
+            if key in data and _is_encrypted_field(key, data):
+                value = data[key]
                 if isinstance(value, str) and value:
                     secrets[key] = value
                 data[key] = None
-            else:
-                data[key] = value
         self._data = data
         self._ciphertexts = secrets
 
@@ -81,6 +80,10 @@ class VaultEntry(Mapping[str, Any]):
     @property
     def provider_backed(self) -> bool:
         return bool(self._data.get("secret_provider_id"))
+
+    def to_mapping(self) -> Mapping[str, Any]:
+        """The non-secret fields, read-only by convention (no copy: hot paths use this)."""
+        return self._data
 
     def to_dict(self) -> dict[str, Any]:
         """Non-secret fields only (secret fields present as ``None``)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from operator import attrgetter
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
@@ -141,33 +142,44 @@ def _matches(row: EntryRow, query: ListQuery, now: datetime, needle: str) -> boo
     return not (query.source == "direct" and row.provider_backed)
 
 
-def _by_name(r: EntryRow) -> tuple:
-    """Entries without an alias sort after named ones, by their user id."""
-    return (not r.alias, r.alias.lower(), r.pid.lower())
-
-
 def _sort_key(column: str, now: datetime):
     if column == "pid":
-        return lambda r: (r.pid.lower(), r.domain)
+        return lambda r: (r.name_key[2], r.domain)
     if column == "domain":
-        return lambda r: (r.host, r.domain, r.pid.lower())
+        return lambda r: (r.host, r.domain, r.name_key[2])
     if column == "tfa":
-        return lambda r: (r.tfa == "none", r.tfa, *_by_name(r))
+        return lambda r: (r.tfa == "none", r.tfa, r.name_key)
     if column == "proxy":
-        return lambda r: (r.proxy == "none", r.proxy, *_by_name(r))
+        return lambda r: (r.proxy == "none", r.proxy, r.name_key)
     if column == "session":
         far = datetime.max.replace(tzinfo=UTC)
         return lambda r: (_SESSION_ORDER[r.session_status(now)], r.expires_at or far)
     if column == "updated":
         return lambda r: (r.updated_at or _EPOCH, r.pid)
-    return _by_name
+    return attrgetter("name_key")
 
 
-def run_query(rows: list[EntryRow], query: ListQuery, now: datetime | None = None) -> ListResult:
+#: Orders that depend on the current time are recomputed on every request.
+TIME_DEPENDENT_SORTS = frozenset({"session"})
+
+
+def sort_rows(rows: list[EntryRow], query: ListQuery, now: datetime) -> list[EntryRow]:
+    return sorted(rows, key=_sort_key(query.sort, now), reverse=query.dir == "desc")
+
+
+def run_query(
+    rows: list[EntryRow],
+    query: ListQuery,
+    now: datetime | None = None,
+    presorted: list[EntryRow] | None = None,
+) -> ListResult:
+    """Filter, sort and page ``rows``. ``presorted`` (all rows already in the query's order)
+    skips the sort; filtering keeps that order."""
     now = now or datetime.now(UTC)
     needle = query.q.lower()
-    matched = [r for r in rows if _matches(r, query, now, needle)] if query.filtered else rows
-    ordered = sorted(matched, key=_sort_key(query.sort, now), reverse=query.dir == "desc")
+    ordered = presorted if presorted is not None else sort_rows(rows, query, now)
+    if query.filtered:
+        ordered = [r for r in ordered if _matches(r, query, now, needle)]
     pages = max(1, math.ceil(len(ordered) / query.per_page))
     page = min(query.page, pages)
     start = (page - 1) * query.per_page

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import abort, request
 from flask_login import login_required
 
@@ -14,9 +16,11 @@ from app.entries.listing import (
     SORTS,
     SOURCE_CHOICES,
     TFA_CHOICES,
+    TIME_DEPENDENT_SORTS,
     ListQuery,
     page_window,
     run_query,
+    sort_rows,
 )
 from app.entries.presenters import EntryView
 from app.errors import error_response
@@ -41,7 +45,13 @@ def list():  # noqa: A001 - endpoint name entries.list
     except CloudCruiseError as exc:
         error = exc
     if snapshot is not None:
-        result = run_query(snapshot.rows, query)
+        now = datetime.now(UTC)
+        presorted = snapshot.ordered(
+            (query.sort, query.dir == "desc"),
+            lambda: sort_rows(snapshot.rows, query, now),
+            cache=query.sort not in TIME_DEPENDENT_SORTS,
+        )
+        result = run_query(snapshot.rows, query, now, presorted)
         error = snapshot.stale_error
     return render(
         "entries/list.html",

@@ -12,37 +12,52 @@ Snapshots hold :class:`VaultEntry` objects (ciphertext hidden inside) and precom
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import urlsplit
+from typing import Any, NamedTuple
 
 from app.cloudcruise import CloudCruiseError, VaultEntry
 from app.timeutil import parse_time
 
 
-def proxy_mode(entry: VaultEntry) -> str:
+def proxy_mode(entry: Mapping[str, Any]) -> str:
     """random / static / country / custom, ``legacy`` for the old proxy object, or none."""
-    setting = entry.proxy_setting
-    if setting in {"random", "static", "country", "custom"}:
+    setting = entry.get("proxy_setting")
+    if setting in _MODES:
         return setting
-    legacy = entry.proxy
+    legacy = entry.get("proxy")
     if isinstance(legacy, dict) and legacy.get("enable"):
         return "legacy"
     return "none"
 
 
-def has_session_data(entry: VaultEntry) -> bool:
+_MODES = frozenset({"random", "static", "country", "custom"})
+
+
+def has_session_data(entry: Mapping[str, Any]) -> bool:
     return bool(
-        entry.session_data_set_at or entry.cookies or entry.local_storage or entry.session_storage
+        entry.get("session_data_set_at")
+        or entry.get("cookies")
+        or entry.get("local_storage")
+        or entry.get("session_storage")
     )
 
 
-@dataclass(frozen=True, slots=True)
-class EntryRow:
-    """What the list needs of one entry, computed once per snapshot."""
+def _host(domain: str) -> str:
+    """Host of a URL, cheaply (this runs for every entry of every refresh)."""
+    rest = domain.partition("://")[2] or domain
+    authority = rest.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
+    if authority.startswith("["):
+        return authority[1:].split("]", 1)[0].lower()
+    return authority.split(":", 1)[0].lower()
+
+
+class EntryRow(NamedTuple):
+    """What the list needs of one entry, computed once per snapshot (a tuple: fast to build)."""
 
     entry: VaultEntry
     id: str
@@ -61,33 +76,36 @@ class EntryRow:
     provider_backed: bool
     updated_at: datetime | None
     haystack: str
+    #: alias order; entries without an alias sort after named ones, by their user id
+    name_key: tuple[bool, str, str]
 
     @classmethod
     def of(cls, entry: VaultEntry) -> EntryRow:
-        domain = entry.domain or ""
-        host = urlsplit(domain).hostname or domain
-        alias = entry.user_alias or ""
-        pid = entry.permissioned_user_id or ""
-        mode = proxy_mode(entry)
+        data = entry.to_mapping()
+        domain = data.get("domain") or ""
+        alias = data.get("user_alias") or ""
+        pid = data.get("permissioned_user_id") or ""
+        mode = proxy_mode(data)
         return cls(
-            entry=entry,
-            id=str(entry.id or ""),
-            alias=alias,
-            pid=pid,
-            domain=domain,
-            host=host,
-            tfa=entry.tfa_method or "none",
-            persist_cookies=bool(entry.persist_cookies),
-            persist_local=bool(entry.persist_local_storage),
-            persist_session=bool(entry.persist_session_storage),
-            proxy=mode,
+            entry,
+            str(data.get("id") or ""),
+            alias,
+            pid,
+            domain,
+            _host(domain),
+            data.get("tfa_method") or "none",
+            bool(data.get("persist_cookies")),
+            bool(data.get("persist_local_storage")),
+            bool(data.get("persist_session_storage")),
+            mode,
             # static IPs and country codes are plain metadata; a custom URL is a secret
-            proxy_value=entry.proxy_value if mode in {"static", "country"} else None,
-            has_session=has_session_data(entry),
-            expires_at=parse_time(entry.effective_expires_at),
-            provider_backed=entry.provider_backed,
-            updated_at=parse_time(entry.updated_at),
-            haystack=f"{alias}\n{pid}\n{domain}".lower(),
+            data.get("proxy_value") if mode in ("static", "country") else None,
+            has_session_data(data),
+            parse_time(data.get("effective_expires_at")),
+            bool(data.get("secret_provider_id")),
+            parse_time(data.get("updated_at")),
+            f"{alias}\n{pid}\n{domain}".lower(),
+            (not alias, alias.lower(), pid.lower()),
         )
 
     def session_status(self, now: datetime) -> str:
@@ -108,6 +126,18 @@ class Snapshot:
     fetched_at: float
     by_id: dict[str, EntryRow] = field(default_factory=dict)
     stale_error: CloudCruiseError | None = None
+    #: sorted orders computed for this snapshot, keyed by (column, descending)
+    orders: dict[tuple[str, bool], list[EntryRow]] = field(default_factory=dict)
+
+    def ordered(
+        self, key: tuple[str, bool], sort: Callable[[], list[EntryRow]], *, cache: bool = True
+    ) -> list[EntryRow]:
+        """Rows in the order ``key``; computed once per snapshot when ``cache``."""
+        if not cache:
+            return sort()
+        if key not in self.orders:
+            self.orders[key] = sort()
+        return self.orders[key]
 
     @classmethod
     def build(cls, entries: list[VaultEntry]) -> Snapshot:
@@ -153,10 +183,13 @@ class EntryCache:
                 return latest
             try:
                 snapshot = Snapshot.build(fetch())
+                # Tens of thousands of long-lived objects: keep the cyclic GC from walking
+                # them on every collection (they have no cycles and are freed by refcount).
+                gc.freeze()
             except CloudCruiseError as exc:
                 if latest is None:
                     raise
-                stale = Snapshot(latest.rows, latest.fetched_at, latest.by_id, stale_error=exc)
+                stale = Snapshot(latest.rows, latest.fetched_at, latest.by_id, exc, latest.orders)
                 self._snapshot = stale
                 return stale
             if self._generation == generation:
