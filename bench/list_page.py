@@ -165,7 +165,8 @@ def main() -> None:
 
     print()
     print(
-        f"List page at {count:,} entries — median of {args.runs} runs (ms), Python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
+        f"List page at {count:,} entries — median of {args.runs} runs (ms), "
+        f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
     )
     print()
     print(f"| {'measurement':<28} | {'median ms':>9} | {'× raw fetch':>11} | aim |")

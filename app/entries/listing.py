@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from operator import attrgetter
 from datetime import UTC, datetime
+from operator import attrgetter
 from urllib.parse import urlencode
 
 from app.services.entry_cache import EntryRow
