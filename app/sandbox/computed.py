@@ -18,9 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from app.cloudcruise.countries import CITIES, cities
 from app.cloudcruise.intervals import IntervalError, parse_interval
-
-from .countries import CITIES, cities
 
 #: Shared default number SMS codes are routed to ("+1 415 75…" in the docs).
 TFA_PHONE_NUMBER = "+14157520196"

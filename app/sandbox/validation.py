@@ -19,9 +19,9 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from app.cloudcruise.countries import COUNTRY_CODES
 from app.cloudcruise.intervals import IntervalError, format_interval, parse_interval
 
-from .countries import COUNTRY_CODES
 from .errors import bad_request
 
 TFA_METHODS = ("AUTHENTICATOR", "EMAIL", "SMS", "MAGIC_LINK")
