@@ -29,8 +29,8 @@ $(CHROMIUM):
 browser: $(CHROMIUM)
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check app tests bench
-	$(BIN)/ruff format --check app tests bench
+	$(BIN)/ruff check app tests bench scripts
+	$(BIN)/ruff format --check app tests bench scripts
 
 test: $(BIN)/.installed $(CHROMIUM) lint
 	$(BIN)/pytest -n auto
