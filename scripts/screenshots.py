@@ -1,6 +1,6 @@
 """Regenerate the README screenshots: a fresh sandbox, the console, headless Chromium.
 
-    .venv/bin/python scripts/screenshots.py        # writes docs/screenshot-*.png
+.venv/bin/python scripts/screenshots.py        # writes docs/screenshot-*.png
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from app.config import Upstream  # noqa: E402
 from app.sandbox import start_sandbox  # noqa: E402
 from app.services import operators  # noqa: E402
 
-PASSWORD = "screenshot-password-1"
+PASSWORD = "screenshot-password-1"  # noqa: S105 - a throwaway operator in a temp database
 
 
 def main() -> None:
@@ -34,7 +34,9 @@ def main() -> None:
             {
                 "ENV": {},
                 "INSTANCE_PATH": str(Path(tmp) / "instance"),
-                "UPSTREAM": Upstream(True, sandbox.base_url, sandbox.api_key, sandbox.encryption_key),
+                "UPSTREAM": Upstream(
+                    True, sandbox.base_url, sandbox.api_key, sandbox.encryption_key
+                ),
                 "LOG_LEVEL": "WARNING",
             }
         )
