@@ -47,7 +47,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
 
     from app import security, upstream, web
+    from app.services import audit
 
+    audit.init_app(app)
     security.init_app(app)
     upstream.init_app(app)
     web.init_app(app)

@@ -11,13 +11,24 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from app.extensions import db
-from app.services import operators
+from app.services import audit, operators
 from app.services.operators import OperatorError
 
 operator_cli = AppGroup("operator", help="Manage the operators who can sign in.")
 db_cli = AppGroup("db", help="Database schema (Alembic).")
 
 ROLES = click.Choice(["viewer", "editor", "admin"], case_sensitive=False)
+
+
+def _audit(action: str, operator, changes: dict) -> None:
+    """Operator changes made on the command line are audited with the actor ``cli``."""
+    audit.record(
+        action,
+        "success",
+        target={"id": f"operator:{operator.id}", "permissioned_user_id": operator.username},
+        changes=changes,
+        actor=audit.Actor(None, "cli", None),
+    )
 
 
 def _fail(message: str) -> None:
@@ -40,6 +51,7 @@ def operator_create(name: str, role: str, password_stdin: bool) -> None:
         created = operators.create(name, role, password)
     except OperatorError as exc:
         _fail(str(exc))
+    _audit("operator.create", created.operator, {"role": {"after": created.operator.role}})
     click.echo(f"Created operator {created.operator.username!r} with role {created.operator.role}.")
     if created.generated_password:
         click.echo(f"Password: {created.generated_password}")
@@ -71,6 +83,7 @@ def operator_set_role(name: str, role: str) -> None:
         operator, old = operators.set_role(name, role)
     except OperatorError as exc:
         _fail(str(exc))
+    _audit("operator.role_change", operator, {"role": {"before": old, "after": operator.role}})
     click.echo(f"{operator.username!r}: role {old} → {operator.role}.")
 
 
@@ -82,6 +95,7 @@ def operator_disable(name: str) -> None:
         operator = operators.disable(name)
     except OperatorError as exc:
         _fail(str(exc))
+    _audit("operator.disable", operator, {"disabled": {"before": False, "after": True}})
     click.echo(f"Disabled operator {operator.username!r}; their sessions have ended.")
 
 
@@ -100,6 +114,7 @@ def bootstrap() -> None:
     db.upgrade(Path(current_app.config["INSTANCE_PATH"]))
     if operators.count() == 0:
         created = operators.create("admin", "admin")
+        _audit("operator.create", created.operator, {"role": {"after": "admin"}})
         url = f"http://127.0.0.1:{os.environ.get('PORT', '5000')}"
         line = "─" * 62
         click.echo(

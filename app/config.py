@@ -43,14 +43,14 @@ def _number(env: dict[str, str], name: str, default: float, *, minimum: float = 
     return value
 
 
-def _secret_key(env: dict[str, str], instance: Path) -> str:
-    """VAULT_CONSOLE_SECRET_KEY, else a key generated once into the instance folder."""
-    key = env.get("VAULT_CONSOLE_SECRET_KEY", "").strip()
+def _instance_secret(env: dict[str, str], name: str, instance: Path, filename: str) -> str:
+    """The environment variable ``name``, else a key generated once into the instance folder."""
+    key = env.get(name, "").strip()
     if key:
         if len(key) < 32:
-            raise ConfigError("VAULT_CONSOLE_SECRET_KEY must be at least 32 characters long.")
+            raise ConfigError(f"{name} must be at least 32 characters long.")
         return key
-    path = instance / "secret_key"
+    path = instance / filename
     try:
         # O_EXCL: when several workers start at once, exactly one writes the key.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -110,7 +110,9 @@ def load_config(env: dict[str, str] | None = None, instance: Path | None = None)
     secure_cookies = _bool(env.get("VAULT_CONSOLE_SECURE_COOKIES"), False)
     idle_minutes = _number(env, "VAULT_CONSOLE_IDLE_MINUTES", 30, minimum=1)
     return {
-        "SECRET_KEY": _secret_key(env, instance),
+        "SECRET_KEY": _instance_secret(env, "VAULT_CONSOLE_SECRET_KEY", instance, "secret_key"),
+        # keys the audit log's fingerprints of secret values; kept outside the audit table
+        "AUDIT_HMAC_KEY": _instance_secret(env, "VAULT_CONSOLE_AUDIT_KEY", instance, "audit_key"),
         "INSTANCE_PATH": str(instance),
         "UPSTREAM": upstream,
         "SANDBOX_DATA": env.get("VAULT_CONSOLE_SANDBOX_DATA") or str(instance / "sandbox.db"),

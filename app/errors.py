@@ -14,6 +14,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.cloudcruise import CloudCruiseError
+from app.services.audit import AuditUnavailable
 from app.web import is_htmx, render, toast
 
 log = logging.getLogger("app.errors")
@@ -53,6 +54,10 @@ def init_app(app: Flask) -> None:
             flash(message, "error")
             return redirect(request.referrer, 303)
         return error_response(400, message, "Form expired")
+
+    @app.errorhandler(AuditUnavailable)
+    def audit_unavailable(exc: AuditUnavailable):
+        return error_response(503, str(exc), "Audit log unavailable")
 
     @app.errorhandler(CloudCruiseError)
     def upstream_error(exc: CloudCruiseError):

@@ -6,7 +6,7 @@ import enum
 from datetime import UTC, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Index, Integer, String
+from sqlalchemy import Boolean, Float, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.database import Base, UTCDateTime
@@ -78,3 +78,60 @@ class LoginAttempt(Base):
     username: Mapped[str] = mapped_column(String(64))
     ip: Mapped[str] = mapped_column(String(64))
     success: Mapped[bool] = mapped_column(Boolean)
+
+
+class AuditEvent(Base):
+    """One audit event. Append-only (database triggers) and hash-chained (see services.audit).
+
+    ``ts`` is stored as the exact ISO-8601 string (UTC, microseconds) that was hashed.
+    ``changes`` holds before/after of non-secret fields; secret fields appear only as
+    ``{"changed": true, "fingerprint": <keyed HMAC>}``.
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_ts", "ts"),
+        Index("ix_audit_events_operator_id", "operator", "id"),
+        Index("ix_audit_events_action_id", "action", "id"),
+        Index("ix_audit_events_target_id", "target_id", "id"),
+        Index("ix_audit_events_outcome_id", "outcome", "id"),
+        Index("ix_audit_events_request_id", "request_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    ts: Mapped[str] = mapped_column(String(32))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    batch_id: Mapped[str | None] = mapped_column(String(64))
+    phase: Mapped[str] = mapped_column(String(8))
+    action: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+    operator_id: Mapped[int | None] = mapped_column(Integer)
+    operator: Mapped[str | None] = mapped_column(String(64))
+    role: Mapped[str | None] = mapped_column(String(16))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    target_pid: Mapped[str | None] = mapped_column(String(255))
+    target_domain: Mapped[str | None] = mapped_column(String(2048))
+    fields: Mapped[str | None] = mapped_column(Text)
+    changes: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[int | None] = mapped_column(Integer)
+    message: Mapped[str | None] = mapped_column(String(500))
+    duration_ms: Mapped[float | None] = mapped_column(Float)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditAnchor(Base):
+    """Where the chain continues after a prune: the hash the first kept event links to."""
+
+    __tablename__ = "audit_anchors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    pruned_before: Mapped[str] = mapped_column(String(32))
+    first_kept_id: Mapped[int | None] = mapped_column(Integer)
+    anchor_hash: Mapped[str] = mapped_column(String(64))
+    archived_count: Mapped[int] = mapped_column(Integer)
+    archive_path: Mapped[str] = mapped_column(String(1024))
+    archive_sha256: Mapped[str] = mapped_column(String(64))

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from app.auth import bp
 from app.auth.forms import LoginForm
 from app.auth.session import _local_path
-from app.services import operators, throttle
+from app.services import audit, operators, throttle
 from app.web import render
 
 
@@ -33,7 +33,9 @@ def login():
         lockout = throttle.check(
             username, _client_ip(), max_failures=cfg["LOGIN_MAX_FAILURES"], window=window
         )
+        who = {"operator": username[:64]}
         if lockout:
+            audit.record("auth.login", "refused", message=lockout.message, operator_override=who)
             form.form_errors.append(lockout.message)
             status = 429
         else:
@@ -42,9 +44,14 @@ def login():
             if operator is not None:
                 session.clear()  # a fresh session on sign-in (no fixation)
                 login_user(operator)
+                audit.record("auth.login", "success")
                 session["last_seen"] = time.time()
                 target = _local_path(form.next.data) or url_for("entries.list")
                 return redirect(target, 303)
+            audit.record(
+                "auth.login", "failure", message="unknown username or wrong password",
+                operator_override=who,
+            )  # fmt: skip
             form.form_errors.append("Unknown username or wrong password.")
             status = 401
     elif request.method == "POST":
@@ -59,6 +66,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    audit.record("auth.logout", "success")
     logout_user()
     session.clear()
     flash("You are signed out.", "info")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from flask import abort, flash, request, url_for
 
 from app.auth.session import role_required
@@ -9,7 +11,7 @@ from app.cloudcruise import CloudCruiseError, NotFoundError
 from app.entries import bp
 from app.entries.presenters import EntryView
 from app.models import Role
-from app.services import entries
+from app.services import audit, entries
 from app.web import hx_redirect, render, toast
 
 
@@ -24,12 +26,18 @@ def _load(entry_id: str):
 @role_required(Role.EDITOR)
 def clear_state(entry_id: str):
     entry = _load(entry_id)
+    attempt = audit.attempt(
+        "entry.clear_state", target=entry, fields=["cookies", "local_storage", "session_storage"]
+    )
     try:
         entries.clear_browser_state(entry)
-        entry = entries.load(entry_id)
     except CloudCruiseError as exc:
+        attempt.failure(exc)
         response = render("entries/detail.html", block="session", view=EntryView(entry))
         return toast(response, f"Could not clear browser state: {exc.message}", "error")
+    attempt.success()
+    with contextlib.suppress(CloudCruiseError):  # cleared; else show what we had
+        entry = entries.load(entry_id)
     response = render("entries/detail.html", block="session", view=EntryView(entry))
     if request.headers.get("HX-Request") != "true":
         flash("Browser state cleared: the next run signs in from scratch.", "success")
@@ -44,6 +52,7 @@ def delete(entry_id: str):
     typed = request.form.get("confirm", "")
     view = EntryView(entry)
     if typed.strip() != entry.permissioned_user_id:
+        audit.record("entry.delete", "refused", target=entry, message="confirmation did not match")
         message = (
             "Type the permissioned user id exactly to confirm."
             if typed.strip()
@@ -57,12 +66,15 @@ def delete(entry_id: str):
             delete_error=message,
             delete_typed=typed,
         )
+    attempt = audit.attempt("entry.delete", target=entry, changes=audit.audit_log().snapshot(entry))
     try:
         entries.delete(entry)
-    except NotFoundError:
+    except NotFoundError as exc:
+        attempt.failure(exc)
         flash("The entry was already deleted.", "info")
         return hx_redirect(url_for("entries.list"))
     except CloudCruiseError as exc:
+        attempt.failure(exc)
         response = render(
             "entries/detail.html",
             block="danger",
@@ -72,5 +84,6 @@ def delete(entry_id: str):
             delete_typed=typed,
         )
         return toast(response, exc.message, "error")
+    attempt.success()
     flash(f"Deleted {view.title} ({entry.permissioned_user_id} on {entry.domain}).", "success")
     return hx_redirect(url_for("entries.list"))

@@ -18,8 +18,10 @@ from app.cloudcruise.intervals import IntervalError, humanize_interval, parse_in
 from app.entries import bp
 from app.entries.forms import EntryForm
 from app.models import Role
-from app.services import entries
+from app.services import audit, entries
 from app.web import hx_redirect, render
+
+DUPLICATE = "An entry for this permissioned user id and domain already exists."
 
 
 def upstream_message(exc: CloudCruiseError) -> str:
@@ -58,7 +60,15 @@ def new():
     provider_error = _provider_choices(form)
     if request.method == "GET":
         return _render_form(form, provider_error=provider_error)
+    typed_key = {
+        "permissioned_user_id": (form.permissioned_user_id.data or "")[:255],
+        "domain": (form.domain.data or "")[:2048],
+    }
     if not form.validate():
+        audit.record(
+            "entry.create", "refused", target=typed_key, fields=form.errors,
+            message="refused by validation",
+        )  # fmt: skip
         retyped = form.forget_secrets()
         return _render_form(form, 422, retyped=retyped, provider_error=provider_error)
     values = form.values()
@@ -67,27 +77,35 @@ def new():
     except CloudCruiseError as exc:
         return _render_form(form, 422, banner=upstream_message(exc), retyped=form.forget_secrets())
     if existing is not None:
-        form.permissioned_user_id.errors.append(
-            "An entry for this permissioned user id and domain already exists."
-        )
+        audit.record("entry.create", "refused", target=typed_key, message="duplicate entry")
+        form.permissioned_user_id.errors.append(DUPLICATE)
         return _render_form(form, 422, duplicate_of=existing.id, retyped=form.forget_secrets())
+    payload = form.payload()
+    attempt = audit.attempt(
+        "entry.create",
+        target=values,
+        fields=payload,
+        changes=audit.audit_log().describe_changes(payload),
+    )
     try:
-        created = entries.create(form.payload())
-    except ConflictError:
-        form.permissioned_user_id.errors.append(
-            "An entry for this permissioned user id and domain already exists."
-        )
+        created = entries.create(payload)
+    except ConflictError as exc:
+        attempt.failure(exc)
+        form.permissioned_user_id.errors.append(DUPLICATE)
         return _render_form(form, 422, retyped=form.forget_secrets())
     except ValidationError as exc:
+        attempt.failure(exc)
         for name, messages in exc.field_errors.items():
             field = getattr(form, name, None)
             (field.errors if field is not None else exc.general_errors).extend(messages)
         banner = "; ".join(exc.general_errors) or upstream_message(exc)
         return _render_form(form, 422, banner=banner, retyped=form.forget_secrets())
     except CloudCruiseError as exc:
+        attempt.failure(exc)
         return _render_form(
             form, 422, banner=upstream_message(exc), retyped=form.forget_secrets(), retry=True
         )
+    attempt.success(target=created)
     flash(f"Created {created.user_alias or created.permissioned_user_id}.", "success")
     return hx_redirect(url_for("entries.detail", entry_id=created.id))
 

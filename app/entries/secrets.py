@@ -17,7 +17,7 @@ from app.cloudcruise.crypto import DecryptionError
 from app.entries import bp
 from app.entries.presenters import EntryView
 from app.models import Role
-from app.services import entries
+from app.services import audit, entries
 from app.services.passwords import verify_password
 from app.web import render, toast
 
@@ -62,16 +62,22 @@ def reveal(entry_id: str, field: str):
         if password is None:
             return _no_store(_secret_fragment(view, field, "sudo"))
         if not verify_password(current_user.password_hash, password):
+            audit.record("auth.sudo", "failure", message="wrong password")
             response = _secret_fragment(view, field, "sudo", error="That password is not right.")
             response.status_code = 422
             return _no_store(response)
+        audit.record("auth.sudo", "success")
         start_sudo()
     if not view.has_secret(field):
         return _no_store(_secret_fragment(view, field, "masked"))
+    # fail closed: no audit row, no plaintext
+    attempt = audit.attempt(f"entry.{field}.reveal", target=view.entry, fields=[field])
     try:
         value = entries.reveal(view.entry, field)
     except DecryptionError as exc:
+        attempt.failure(exc)
         return _no_store(_secret_fragment(view, field, "masked", error=str(exc)))
+    attempt.success()
     response = _secret_fragment(view, field, "revealed", value=value)
     return _no_store(response)
 
@@ -96,16 +102,21 @@ def tfa_code(entry_id: str):
     except ValueError:
         round_ = 1
     context = {"view": view, "round": round_, "refresh_in": None}
+    attempt = audit.attempt("entry.tfa_code.view", target=view.entry, message=f"round {round_}")
     try:
         code = entries.tfa_code(view.entry)
-    except NotFoundError:
+    except NotFoundError as exc:
+        attempt.failure(exc)
         response = render("entries/_tfa_code.html", state="none", **context)
     except ConflictError as exc:
+        attempt.failure(exc)
         response = render("entries/_tfa_code.html", state="error", error=exc.message, **context)
     except CloudCruiseError as exc:
+        attempt.failure(exc)
         response = render("entries/_tfa_code.html", state="error", error=exc.message, **context)
         toast(response, exc.message, "error")
     else:
+        attempt.success(message=f"{code.type} code shown")
         if code.type == "authenticator" and code.expires_in_seconds and round_ < TFA_ROUNDS:
             context["refresh_in"] = max(1, int(code.expires_in_seconds))
         response = render("entries/_tfa_code.html", state="code", code=code, **context)

@@ -1,0 +1,469 @@
+"""The audit log: fail-closed, append-only, hash-chained, with a second sink.
+
+* **Chain.** Every event stores ``prev_hash`` and ``hash = sha256(prev_hash + canonical)``
+  where ``canonical`` is the event's own sorted-key JSON (all columns but ``hash``). Appends
+  are serialised by the database (SQLite ``BEGIN IMMEDIATE``; PostgreSQL a table lock), so
+  several worker processes keep one valid chain.
+* **Append-only.** Database triggers refuse UPDATE and DELETE (migration 0002); only
+  :func:`prune` lifts them, inside one transaction, after archiving what it removes.
+* **Second sink.** Each event is also logged as a JSON line (logger ``app.audit``) with its
+  hash, so a rewritten database can be caught against the logs.
+* **Fail closed.** :meth:`AuditLog.attempt` commits an attempt event before the caller talks
+  to CloudCruise; if that write fails, :class:`AuditUnavailable` is raised and nothing is
+  sent. The result event follows with the same request id.
+* **Secrets.** Secret fields appear only as ``changed`` plus a keyed HMAC fingerprint (the
+  key lives in the instance folder or ``VAULT_CONSOLE_AUDIT_KEY``, never in the table).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import event, insert, select, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.database import make_engine
+from app.models import AuditEvent
+
+log = logging.getLogger("app.audit")
+
+GENESIS = "0" * 64
+#: Fields whose values never enter the audit log (only a fingerprint does).
+SECRET_FIELDS = frozenset({"user_name", "password", "tfa_secret"})
+#: Session blobs hold live tokens: recorded as changed + fingerprint + size only.
+SESSION_BLOBS = frozenset({"cookies", "local_storage", "session_storage"})
+COLUMNS = tuple(c.name for c in AuditEvent.__table__.columns if c.name != "hash")
+MAX_TEXT = 500
+
+
+class AuditUnavailable(RuntimeError):
+    """The audit log could not be written; the action must not go ahead."""
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical(row: Mapping[str, Any]) -> str:
+    """The exact text that is hashed for an event (every column except ``hash``)."""
+    return json.dumps(
+        {name: row.get(name) for name in COLUMNS},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=True,
+    )
+
+
+def chain_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
+    return hashlib.sha256((prev_hash + canonical(row)).encode()).hexdigest()
+
+
+def _clip(value: Any, limit: int = MAX_TEXT) -> str | None:
+    if value is None:
+        return None
+    text_value = " ".join(str(value).split())
+    return text_value if len(text_value) <= limit else text_value[: limit - 1] + "…"
+
+
+def is_secret_change(name: str, after: Mapping[str, Any]) -> bool:
+    if name in SECRET_FIELDS:
+        return True
+    return name == "proxy_value" and after.get("proxy_setting") == "custom"
+
+
+class AuditLog:
+    """Appends events to the audit table; one instance per app."""
+
+    def __init__(self, url: str, hmac_key: str) -> None:
+        self.engine = make_engine(url)
+        self._hmac_key = hmac_key.encode()
+        if self.engine.dialect.name == "sqlite":
+            # Own the transaction so it can start as BEGIN IMMEDIATE: the write lock is taken
+            # before the chain head is read, so concurrent appenders serialise.
+            @event.listens_for(self.engine, "connect")
+            def _no_implicit_begin(dbapi_connection: Any, _record: Any) -> None:
+                dbapi_connection.isolation_level = None
+
+            @event.listens_for(self.engine, "begin")
+            def _begin_immediate(conn: Connection) -> None:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def fingerprint(self, name: str, value: Any) -> str:
+        """Keyed HMAC of a secret value: equal values compare equal, nothing is revealed."""
+        payload = f"{name}\x00{json.dumps(value, sort_keys=True, default=str)}".encode()
+        return hmac.new(self._hmac_key, payload, hashlib.sha256).hexdigest()[:32]
+
+    def describe_changes(
+        self, after: Mapping[str, Any], before: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Per-field change record: before/after for plain fields, fingerprints for secrets."""
+        before = before or {}
+        out: dict[str, Any] = {}
+        for name, value in after.items():
+            if name in ("id", "permissioned_user_id", "domain") and before.get(name) == value:
+                continue
+            if is_secret_change(name, after):
+                out[name] = {"changed": True, "fingerprint": self.fingerprint(name, value)}
+                if value is None:
+                    out[name] = {"changed": True, "cleared": True}
+            elif name in SESSION_BLOBS:
+                size = len(value) if isinstance(value, list | dict) else 0
+                out[name] = {"changed": True, "items": size}
+                if value:
+                    out[name]["fingerprint"] = self.fingerprint(name, value)
+            else:
+                item: dict[str, Any] = {"after": value}
+                if before:
+                    item["before"] = before.get(name)
+                out[name] = item
+        return out
+
+    def snapshot(self, entry: Any) -> dict[str, Any]:
+        """``before`` values of an entry's plain fields (for deletes); secrets as set/unset."""
+        data = entry.to_mapping() if hasattr(entry, "to_mapping") else dict(entry)
+        out: dict[str, Any] = {}
+        for name, value in sorted(data.items()):
+            if name in SECRET_FIELDS or (name == "proxy_value" and entry.has_secret(name)):
+                out[name] = {"before": "set" if entry.has_secret(name) else None}
+            elif name in SESSION_BLOBS:
+                out[name] = {"before": f"{len(value)} items" if value else None}
+            elif isinstance(value, str | int | float | bool) or value is None:
+                out[name] = {"before": value}
+        return out
+
+    def append(self, **fields: Any) -> dict[str, Any]:
+        """Write one event to the chain; raises :class:`AuditUnavailable` on any failure."""
+        row = {name: fields.get(name) for name in COLUMNS}
+        for name in ("message", "user_agent"):
+            row[name] = _clip(row[name])
+        for name in ("fields", "changes"):
+            if row[name] is not None and not isinstance(row[name], str):
+                row[name] = json.dumps(row[name], sort_keys=True, ensure_ascii=True, default=str)
+        try:
+            with self.engine.begin() as conn:
+                if self.engine.dialect.name == "postgresql":
+                    conn.execute(text("LOCK TABLE audit_events IN EXCLUSIVE MODE"))
+                head = conn.execute(
+                    select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+                ).first()
+                if head is None:  # empty, or everything was pruned: continue from the anchor
+                    anchor = conn.execute(
+                        text(
+                            "SELECT first_kept_id, anchor_hash FROM audit_anchors "
+                            "ORDER BY id DESC LIMIT 1"
+                        )
+                    ).first()
+                    row["id"], row["prev_hash"] = tuple(anchor) if anchor else (1, GENESIS)
+                else:
+                    row["id"], row["prev_hash"] = head.id + 1, head.hash
+                # stamped under the write lock, so ids and timestamps grow together
+                row["ts"] = now_iso()
+                row["hash"] = chain_hash(row["prev_hash"], row)
+                conn.execute(insert(AuditEvent), [row])
+        except SQLAlchemyError as exc:
+            log.error(
+                "audit write failed",
+                extra={"audit_action": row["action"], "error": type(exc).__name__},
+            )
+            raise AuditUnavailable(
+                "The audit log could not be written, so the action was not carried out. "
+                "Ask an admin to check the console database."
+            ) from None
+        log.info("audit %s %s", row["action"], row["outcome"], extra={"audit": row})
+        return row
+
+
+def init_app(app: Any) -> None:
+    app.extensions["audit"] = AuditLog(app.config["DATABASE_URL"], app.config["AUDIT_HMAC_KEY"])
+
+
+# ---------------------------------------------------------------------------- request glue
+
+
+@dataclass
+class Actor:
+    operator_id: int | None
+    operator: str | None
+    role: str | None
+    ip: str | None = None
+    user_agent: str | None = None
+    request_id: str | None = None
+
+
+def current_actor() -> Actor:
+    """Who is acting in this request (or the command line, outside a request)."""
+    from flask import g, has_request_context, request
+    from flask_login import current_user
+
+    if not has_request_context():
+        return Actor(None, "cli", None)
+    user = current_user if current_user and current_user.is_authenticated else None
+    return Actor(
+        operator_id=user.id if user else None,
+        operator=user.username if user else None,
+        role=user.role if user else None,
+        ip=request.remote_addr,
+        user_agent=request.user_agent.string or None,
+        request_id=getattr(g, "request_id", None),
+    )
+
+
+def _target(target: Any) -> dict[str, Any]:
+    if target is None:
+        return {}
+    get = target.get if isinstance(target, Mapping) else lambda k: getattr(target, k, None)
+    return {
+        "target_id": str(get("id")) if get("id") else None,
+        "target_pid": get("permissioned_user_id"),
+        "target_domain": get("domain"),
+    }
+
+
+def audit_log() -> AuditLog:
+    from flask import current_app
+
+    return current_app.extensions["audit"]
+
+
+def record(
+    action: str,
+    outcome: str,
+    *,
+    target: Any = None,
+    fields: Iterable[str] | None = None,
+    changes: Mapping[str, Any] | None = None,
+    status: int | None = None,
+    message: str | None = None,
+    batch_id: str | None = None,
+    phase: str = "event",
+    actor: Actor | None = None,
+    duration_ms: float | None = None,
+    operator_override: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Record a single event (login, logout, refusals, CLI actions)."""
+    who = actor or current_actor()
+    values = {
+        "request_id": who.request_id,
+        "operator_id": who.operator_id,
+        "operator": who.operator,
+        "role": who.role,
+        "ip": who.ip,
+        "user_agent": who.user_agent,
+    }
+    values.update(operator_override or {})
+    return audit_log().append(
+        action=action,
+        outcome=outcome,
+        phase=phase,
+        batch_id=batch_id,
+        fields=sorted(fields) if fields is not None else None,
+        changes=dict(changes) if changes else None,
+        status=status,
+        message=message,
+        duration_ms=duration_ms,
+        **_target(target),
+        **values,
+    )
+
+
+class Attempt:
+    """An action about to be sent upstream: the attempt is recorded on creation."""
+
+    def __init__(self, action: str, **context: Any) -> None:
+        self.action = action
+        self.context = context
+        self.started = time.perf_counter()
+        self.done = False
+        record(action, "attempt", phase="attempt", **context)
+
+    def _finish(self, outcome: str, **extra: Any) -> None:
+        if self.done:
+            return
+        self.done = True
+        context = {**self.context, **extra}
+        context["duration_ms"] = round((time.perf_counter() - self.started) * 1000, 2)
+        try:
+            record(self.action, outcome, phase="result", **context)
+        except AuditUnavailable:
+            # The change already happened upstream; the attempt row and the log sink
+            # still show it. Never hide the upstream outcome from the operator for this.
+            log.error(
+                "audit result write failed after upstream call", extra={"audit_action": self.action}
+            )
+
+    def success(self, *, target: Any = None, **extra: Any) -> None:
+        if target is not None:
+            extra.update(target=target)
+        self._finish("success", **extra)
+
+    def failure(self, error: Any) -> None:
+        status = getattr(error, "status", None)
+        message = getattr(error, "message", None) or str(error)
+        self._finish("failure", status=status, message=message)
+
+
+def attempt(action: str, **context: Any) -> Attempt:
+    """Record the attempt (raises :class:`AuditUnavailable`); finish with success/failure."""
+    return Attempt(action, **context)
+
+
+def new_batch_id() -> str:
+    return uuid.uuid4().hex
+
+
+# ---------------------------------------------------------------------------- verification
+
+
+@dataclass
+class Verification:
+    ok: bool
+    checked: int
+    last_id: int | None
+    first_bad_id: int | None = None
+    reason: str | None = None
+
+    @property
+    def summary(self) -> str:
+        if self.ok:
+            return f"Chain intact: {self.checked} events verified."
+        return f"Chain broken at event #{self.first_bad_id}: {self.reason}"
+
+
+def iter_events(conn: Connection, after_id: int = 0, batch: int = 5000) -> Iterator[dict]:
+    last = after_id
+    while True:
+        rows = conn.execute(
+            select(AuditEvent.__table__)
+            .where(AuditEvent.id > last)
+            .order_by(AuditEvent.id)
+            .limit(batch)
+        ).mappings()
+        count = 0
+        for row in rows:
+            count += 1
+            last = row["id"]
+            yield dict(row)
+        if count < batch:
+            return
+
+
+def verify(engine: Engine) -> Verification:
+    """Walk the whole chain; name the first event whose link or content does not check out."""
+    with engine.connect() as conn:
+        anchor = conn.execute(
+            text("SELECT anchor_hash, first_kept_id FROM audit_anchors ORDER BY id DESC LIMIT 1")
+        ).first()
+        expected_prev = anchor[0] if anchor else GENESIS
+        expected_id = anchor[1] if anchor and anchor[1] else 1
+        checked = 0
+        last_id = None
+        for row in iter_events(conn):
+            if row["id"] != expected_id:
+                reason = (
+                    f"expected event #{expected_id} next but found #{row['id']} "
+                    "(an event was deleted or inserted)"
+                )
+                return Verification(False, checked, last_id, expected_id, reason)
+            if row["prev_hash"] != expected_prev:
+                reason = (
+                    "its link to the previous event does not match (deleted, inserted or reordered)"
+                )
+                return Verification(False, checked, last_id, row["id"], reason)
+            if chain_hash(row["prev_hash"], row) != row["hash"]:
+                reason = "its content does not match its hash (the event was edited)"
+                return Verification(False, checked, last_id, row["id"], reason)
+            expected_prev = row["hash"]
+            expected_id = row["id"] + 1
+            checked += 1
+            last_id = row["id"]
+    return Verification(True, checked, last_id)
+
+
+#: The append-only guards (as created by migration 0002), lifted only while pruning.
+_GUARDS = {
+    "sqlite": (
+        ["DROP TRIGGER audit_events_no_delete"],
+        [
+            "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events "
+            "BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END"
+        ],
+    ),
+    "postgresql": (
+        ["ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update"],
+        ["ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update"],
+    ),
+}
+
+
+@dataclass
+class PruneResult:
+    archived: int
+    archive_path: str
+    archive_sha256: str | None
+    first_kept_id: int | None
+
+
+def prune(log_: AuditLog, before: str, archive_path: Any) -> PruneResult:
+    """Archive events older than ``before`` (ISO date/time) to JSON Lines, then delete them.
+
+    Pruning removes a prefix of the chain; an anchor row records the hash the first kept
+    event links to, so :func:`verify` still checks everything that remains.
+    """
+    from pathlib import Path
+
+    path = Path(archive_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = log_.engine
+    with engine.begin() as conn:
+        cutoff = conn.execute(
+            select(AuditEvent.id).where(AuditEvent.ts < before).order_by(AuditEvent.id.desc())
+        ).first()
+        if cutoff is None:
+            return PruneResult(0, str(path), None, None)
+        cutoff_id = cutoff[0]
+        digest = hashlib.sha256()
+        count = 0
+        last_hash = GENESIS
+        with open(path, "x", encoding="utf-8") as fh:
+            for row in iter_events(conn):
+                if row["id"] > cutoff_id:
+                    break
+                line = json.dumps(row, sort_keys=True, ensure_ascii=True) + "\n"
+                fh.write(line)
+                digest.update(line.encode())
+                count += 1
+                last_hash = row["hash"]
+            fh.flush()
+        drop, restore = _GUARDS.get(engine.dialect.name, ([], []))
+        for statement in drop:
+            conn.execute(text(statement))
+        conn.execute(AuditEvent.__table__.delete().where(AuditEvent.id <= cutoff_id))
+        for statement in restore:
+            conn.execute(text(statement))
+        conn.execute(
+            text(
+                "INSERT INTO audit_anchors (created_at, pruned_before, first_kept_id, anchor_hash,"
+                " archived_count, archive_path, archive_sha256) VALUES (:c, :b, :f, :h, :n, :p, :s)"
+            ),
+            {
+                "c": datetime.now(UTC).replace(tzinfo=None),
+                "b": before,
+                "f": cutoff_id + 1,
+                "h": last_hash,
+                "n": count,
+                "p": str(path),
+                "s": digest.hexdigest(),
+            },
+        )
+    log.info("audit pruned", extra={"archived": count, "archive": str(path)})
+    return PruneResult(count, str(path), digest.hexdigest(), cutoff_id + 1)
