@@ -54,12 +54,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     upstream.init_app(app)
     web.init_app(app)
 
+    from app.audit import bp as audit_bp
     from app.auth import bp as auth_bp
     from app.entries import bp as entries_bp
     from app.health import bp as health_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(entries_bp)
+    app.register_blueprint(audit_bp)
     app.register_blueprint(health_bp)
 
     from app import cli, errors

@@ -16,6 +16,7 @@ from app.services.operators import OperatorError
 
 operator_cli = AppGroup("operator", help="Manage the operators who can sign in.")
 db_cli = AppGroup("db", help="Database schema (Alembic).")
+audit_cli = AppGroup("audit", help="The audit log: verify the chain, prune old events.")
 
 ROLES = click.Choice(["viewer", "editor", "admin"], case_sensitive=False)
 
@@ -99,6 +100,51 @@ def operator_disable(name: str) -> None:
     click.echo(f"Disabled operator {operator.username!r}; their sessions have ended.")
 
 
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Walk the whole hash chain; exit 1 naming the first broken link."""
+    result, _ = audit.verify_and_checkpoint(audit.audit_log(), full=True)
+    if result.ok:
+        click.echo(result.summary)
+        return
+    click.echo(result.summary, err=True)
+    sys.exit(1)
+
+
+@audit_cli.command("prune")
+@click.option(
+    "--before", "before", required=True, help="Remove events before this date (YYYY-MM-DD)."
+)
+@click.option(
+    "--archive",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="JSON Lines file to archive the events to (default instance/audit-archive-DATE.jsonl).",
+)
+def audit_prune(before: str, archive: str | None) -> None:
+    """Archive events older than --before to JSON Lines, then delete them from the database."""
+    from datetime import date
+
+    try:
+        cutoff = date.fromisoformat(before)
+    except ValueError:
+        _fail(f"--before must be a date like 2026-01-31, not {before!r}.")
+    path = Path(archive or Path(current_app.instance_path) / f"audit-archive-{cutoff}.jsonl")
+    if path.exists():
+        _fail(f"{path} already exists; choose another --archive file.")
+    result = audit.prune(audit.audit_log(), cutoff.isoformat(), path)
+    if not result.archived:
+        click.echo(f"No events before {cutoff}; nothing pruned.")
+        return
+    click.echo(
+        f"Archived {result.archived} events to {result.archive_path} "
+        f"(sha256 {result.archive_sha256}) and removed them; the chain continues at "
+        f"#{result.first_kept_id}."
+    )
+    verification = audit.verify(audit.audit_log().read_engine)
+    click.echo(verification.summary)
+
+
 @db_cli.command("upgrade")
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
@@ -134,4 +180,5 @@ def bootstrap() -> None:
 def init_app(app: Flask) -> None:
     app.cli.add_command(operator_cli)
     app.cli.add_command(db_cli)
+    app.cli.add_command(audit_cli)
     app.cli.add_command(bootstrap)

@@ -135,3 +135,15 @@ class AuditAnchor(Base):
     archived_count: Mapped[int] = mapped_column(Integer)
     archive_path: Mapped[str] = mapped_column(String(1024))
     archive_sha256: Mapped[str] = mapped_column(String(64))
+
+
+class AuditCheckpoint(Base):
+    """The last event a verification reached, so the audit page only checks newer events."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    through_id: Mapped[int] = mapped_column(Integer)
+    through_hash: Mapped[str] = mapped_column(String(64))
+    full: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -66,11 +66,19 @@ def hx_redirect(url: str) -> Response:
     return redirect(url, 303)
 
 
+def _fromjson(value: str | None) -> Any:
+    try:
+        return json.loads(value) if value else None
+    except ValueError:
+        return None
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["reltime"] = relative_time
     app.jinja_env.filters["exacttime"] = exact_time
     app.jinja_env.filters["ago"] = seconds_ago
     app.jinja_env.filters["interval_human"] = describe_interval
+    app.jinja_env.filters["fromjson"] = _fromjson
     app.jinja_env.globals["is_htmx"] = is_htmx
     # Macros as a global, not a top-level import, so single-block (htmx) renders see them.
     app.jinja_env.globals["ui"] = app.jinja_env.get_template("shared/_ui.html").module

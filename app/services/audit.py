@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import delete, event, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -85,7 +85,10 @@ class AuditLog:
     """Appends events to the audit table; one instance per app."""
 
     def __init__(self, url: str, hmac_key: str) -> None:
+        #: writes: every transaction takes the write lock up front (SQLite BEGIN IMMEDIATE)
         self.engine = make_engine(url)
+        #: reads (verification, export): plain transactions that never block appends
+        self.read_engine = make_engine(url)
         self._hmac_key = hmac_key.encode()
         if self.engine.dialect.name == "sqlite":
             # Own the transaction so it can start as BEGIN IMMEDIATE: the write lock is taken
@@ -357,17 +360,36 @@ def iter_events(conn: Connection, after_id: int = 0, batch: int = 5000) -> Itera
             return
 
 
-def verify(engine: Engine) -> Verification:
-    """Walk the whole chain; name the first event whose link or content does not check out."""
+def verify(engine: Engine, since: tuple[int, str] | None = None) -> Verification:
+    """Walk the chain and name the first event whose link or content does not check out.
+
+    ``since`` = (id, hash) of an event verified earlier: only later events are walked, and
+    that event is checked to be still in place.
+    """
     with engine.connect() as conn:
-        anchor = conn.execute(
-            text("SELECT anchor_hash, first_kept_id FROM audit_anchors ORDER BY id DESC LIMIT 1")
-        ).first()
-        expected_prev = anchor[0] if anchor else GENESIS
-        expected_id = anchor[1] if anchor and anchor[1] else 1
+        if since is not None:
+            start_id, start_hash = since
+            held = (
+                conn.execute(select(AuditEvent.__table__).where(AuditEvent.id == start_id))
+                .mappings()
+                .first()
+            )
+            if held is None or held["hash"] != start_hash:
+                reason = "the last verified event is missing or was changed"
+                return Verification(False, 0, None, start_id, reason)
+            expected_prev, expected_id, after_id = start_hash, start_id + 1, start_id
+        else:
+            anchor = conn.execute(
+                text(
+                    "SELECT anchor_hash, first_kept_id FROM audit_anchors ORDER BY id DESC LIMIT 1"
+                )
+            ).first()
+            expected_prev = anchor[0] if anchor else GENESIS
+            expected_id = anchor[1] if anchor and anchor[1] else 1
+            after_id = 0
         checked = 0
-        last_id = None
-        for row in iter_events(conn):
+        last_id = since[0] if since else None
+        for row in iter_events(conn, after_id):
             if row["id"] != expected_id:
                 reason = (
                     f"expected event #{expected_id} next but found #{row['id']} "
@@ -387,6 +409,44 @@ def verify(engine: Engine) -> Verification:
             checked += 1
             last_id = row["id"]
     return Verification(True, checked, last_id)
+
+
+def verify_and_checkpoint(log_: AuditLog, *, full: bool = False) -> tuple[Verification, Any]:
+    """Verify from the last checkpoint (or from the start when ``full``); record progress."""
+    from app.models import AuditCheckpoint
+
+    engine = log_.read_engine
+    with engine.connect() as conn:
+        point = None
+        if not full:
+            point = conn.execute(
+                select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1)
+            ).first()
+    since = (point.through_id, point.through_hash) if point else None
+    result = verify(engine, since)
+    if result.ok and result.last_id is not None:
+        with engine.connect() as conn:
+            head_hash = conn.execute(
+                select(AuditEvent.hash).where(AuditEvent.id == result.last_id)
+            ).scalar_one()
+        with log_.engine.begin() as conn:
+            conn.execute(
+                insert(AuditCheckpoint),
+                [
+                    {
+                        "verified_at": datetime.now(UTC),
+                        "through_id": result.last_id,
+                        "through_hash": head_hash,
+                        "full": full or point is None or bool(point.full),
+                    }
+                ],
+            )
+            newest = conn.execute(
+                select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1)
+            ).first()
+            conn.execute(delete(AuditCheckpoint).where(AuditCheckpoint.id < newest.id))
+        return result, newest
+    return result, point
 
 
 #: The append-only guards (as created by migration 0002), lifted only while pruning.

@@ -1,0 +1,7 @@
+"""The audit log pages: filtered list, event detail, export, per-entry history."""
+
+from flask import Blueprint
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+
+from app.audit import routes  # noqa: E402,F401
