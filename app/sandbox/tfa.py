@@ -8,14 +8,14 @@ the entry id and the time slot, so every process and restart agrees on it).
 
 from __future__ import annotations
 
-import base64
 import hmac
-import struct
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.cloudcruise.crypto import DecryptionError, decrypt_value
+from app.cloudcruise.totp import PERIOD as TOTP_PERIOD
+from app.cloudcruise.totp import code_at
 
 from . import computed
 from .errors import ApiError, conflict, not_found
@@ -23,7 +23,6 @@ from .store import Store
 from .validation import totp_secret_ok
 from .workspace import Workspace
 
-TOTP_PERIOD = 30
 EMAIL_FRESHNESS = timedelta(minutes=10)
 INBOX_PERIOD = 300
 
@@ -39,16 +38,9 @@ def simulated_inbox_code(entry_id: str, now: float) -> tuple[str, float]:
     raise AssertionError("unreachable: the previous slot always has a code")
 
 
-def totp_at(secret: str, moment: float, digits: int = 6) -> str:
-    """RFC 6238 (SHA-1, 30 s): equals ``pyotp.TOTP(secret).at(moment)``, but also accepts
-    the 80-bit secrets many sites still issue (pyotp refuses secrets under 112 bits)."""
-    cleaned = secret.replace(" ", "").upper().rstrip("=")
-    key = base64.b32decode(cleaned + "=" * (-len(cleaned) % 8))
-    counter = struct.pack(">Q", int(moment) // TOTP_PERIOD)
-    digest = hmac.new(key, counter, "sha1").digest()
-    offset = digest[-1] & 0x0F
-    value = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
-    return f"{value % 10**digits:0{digits}d}"
+def totp_at(secret: str, moment: float) -> str:
+    """RFC 6238 code via pyotp (:mod:`app.cloudcruise.totp` also accepts 80-bit secrets)."""
+    return code_at(secret.replace(" ", "").upper().rstrip("="), moment)
 
 
 def _totp(secret: str, now: float) -> dict[str, Any]:

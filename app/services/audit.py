@@ -107,15 +107,22 @@ class AuditLog:
         return hmac.new(self._hmac_key, payload, hashlib.sha256).hexdigest()[:32]
 
     def describe_changes(
-        self, after: Mapping[str, Any], before: Mapping[str, Any] | None = None
+        self,
+        after: Mapping[str, Any],
+        before: Mapping[str, Any] | None = None,
+        secret: set[str] | None = None,
     ) -> dict[str, Any]:
-        """Per-field change record: before/after for plain fields, fingerprints for secrets."""
+        """Per-field change record: before/after for plain fields, fingerprints for secrets.
+
+        ``secret`` names the secret fields when ``after`` alone cannot tell (a custom proxy
+        URL changed without its mode); by default :func:`is_secret_change` decides.
+        """
         before = before or {}
         out: dict[str, Any] = {}
         for name, value in after.items():
             if name in ("id", "permissioned_user_id", "domain") and before.get(name) == value:
                 continue
-            if is_secret_change(name, after):
+            if (name in secret) if secret is not None else is_secret_change(name, after):
                 out[name] = {"changed": True, "fingerprint": self.fingerprint(name, value)}
                 if value is None:
                     out[name] = {"changed": True, "cleared": True}
