@@ -51,6 +51,23 @@ def choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
+def fill_provider_choices(
+    form: Any, providers: list[dict[str, Any]], items: list[dict[str, Any]]
+) -> None:
+    """Options of a form's ``secret_provider_id`` and ``secret_ref`` pickers."""
+    form.secret_provider_id.choices = choices(
+        [("", "Choose a connection…")] + [(p["id"], p.get("name") or p["id"]) for p in providers]
+    )
+    labels = [
+        (
+            i["ref"],
+            (i.get("title") or i["ref"]) + (f" ({i['vaultName']})" if i.get("vaultName") else ""),
+        )
+        for i in items
+    ]
+    form.secret_ref.choices = choices([("", "Choose an item…"), *labels])
+
+
 TFA_CHOICES = [
     ("none", "None"),
     ("AUTHENTICATOR", "Authenticator app (TOTP)"),
@@ -116,19 +133,7 @@ class EntryForm(FlaskForm):
     )
 
     def set_providers(self, providers: list[dict[str, Any]], items: list[dict[str, Any]]) -> None:
-        self.secret_provider_id.choices = choices(
-            [("", "Choose a connection…")]
-            + [(p["id"], p.get("name") or p["id"]) for p in providers]
-        )
-        labels = [
-            (
-                i["ref"],
-                (i.get("title") or i["ref"])
-                + (f" ({i['vaultName']})" if i.get("vaultName") else ""),
-            )
-            for i in items
-        ]
-        self.secret_ref.choices = choices([("", "Choose an item…"), *labels])
+        fill_provider_choices(self, providers, items)
 
     def validate(self, extra_validators: Any = None) -> bool:
         ok = super().validate(extra_validators)

@@ -107,6 +107,22 @@
     });
   }, 1000);
 
+  // Escape inside a click-to-edit form cancels it (its Cancel link swaps the view back).
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Escape") return;
+    var form = evt.target.closest && evt.target.closest("[data-edit-form]");
+    if (!form && (evt.target === document.body || evt.target === document.documentElement)) {
+      var open = document.querySelectorAll("[data-edit-form]");
+      form = open.length === 1 ? open[0] : null; // focus is nowhere: the one open form
+    }
+    if (!form || (document.querySelector("dialog[open]"))) return;
+    var cancel = form.querySelector("[data-cancel]");
+    if (cancel) {
+      evt.preventDefault();
+      cancel.click();
+    }
+  });
+
   // "/" focuses the search box unless the operator is typing somewhere.
   document.addEventListener("keydown", function (evt) {
     if (evt.key !== "/" || evt.ctrlKey || evt.metaKey || evt.altKey) return;

@@ -1,0 +1,171 @@
+"""Click-to-edit sections of the detail page.
+
+GET  …/sections/<s>/edit  the section as a form (htmx: that block; otherwise the whole page)
+GET  …/sections/<s>       the section in view mode (Cancel / Escape)
+POST …/sections/<s>       save: 422 with the form and messages, 409 with a conflict panel,
+                          or the section in view mode plus a toast (htmx) / a redirect.
+POST …/tfa-preview        the code a typed TFA secret would produce now (nothing is stored)
+
+Every response comes from ``entries/detail.html``: the section's block for htmx, the full
+page otherwise, so the forms also work without JavaScript.
+"""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request, url_for
+from flask_login import login_required
+
+from app.auth.session import role_required
+from app.cloudcruise import CloudCruiseError, NotFoundError, ValidationError
+from app.cloudcruise.totp import current_code
+from app.entries import bp
+from app.entries.create import upstream_message
+from app.entries.edit_forms import SECTIONS, TITLES, ProviderForm, SectionForm, form_for
+from app.entries.presenters import EntryView
+from app.models import Role
+from app.services import audit, entries, entry_rules
+from app.services.entry_updates import Conflict, save
+from app.web import add_trigger, is_htmx, render, toast
+
+
+def _entry(entry_id: str):
+    try:
+        return entries.load(entry_id)
+    except NotFoundError:
+        abort(404)
+
+
+def _section(section: str) -> str:
+    if section not in SECTIONS:
+        abort(404)
+    return section
+
+
+def _providers(form: SectionForm) -> str | None:
+    if not isinstance(form, ProviderForm):
+        return None
+    try:
+        providers = entries.secret_providers()
+        chosen = form.secret_provider_id.data or ""
+        items = entries.provider_items(chosen) if chosen else []
+    except CloudCruiseError as exc:
+        form.set_providers([], [])
+        return f"The 1Password connections could not be loaded: {exc.message}"
+    form.set_providers(providers, items)
+    return None
+
+
+def _page(entry, section: str, *, status: int = 200, editing: bool = True, **context):
+    blocks = [section, "header"] if not editing and is_htmx() else section
+    return render(
+        "entries/detail.html",
+        block=blocks,
+        status=status,
+        view=EntryView(entry),
+        editing=section if editing else None,
+        header_oob=not editing and is_htmx(),
+        **context,
+    )
+
+
+@bp.get("/<entry_id>/sections/<section>/edit")
+@role_required(Role.EDITOR)
+def edit_section(entry_id: str, section: str):
+    entry = _entry(entry_id)
+    form = form_for(_section(section), entry)
+    return _page(entry, section, form=form, provider_error=_providers(form))
+
+
+@bp.get("/<entry_id>/sections/<section>")
+@login_required
+def view_section(entry_id: str, section: str):
+    return _page(_entry(entry_id), _section(section), editing=False)
+
+
+@bp.post("/<entry_id>/sections/<section>")
+@role_required(Role.EDITOR)
+def save_section(entry_id: str, section: str):
+    section = _section(section)
+    try:
+        entry = entries.load(entry_id)
+    except NotFoundError:
+        return _gone(entry_id, section)
+    form = form_for(section, entry, request.form)
+    provider_error = _providers(form)
+
+    def again(status: int, **context):
+        retyped = form.forget_secrets()
+        return _page(entry, section, status=status, form=form, retyped=retyped,
+                     provider_error=provider_error, **context)  # fmt: skip
+
+    if not form.validate():
+        audit.record(
+            f"entry.{section}.update", "refused", target=entry, fields=form.errors,
+            message="refused by validation",
+        )  # fmt: skip
+        return again(422)
+    try:
+        result = save(
+            entry_id,
+            form.wanted(),
+            seen_updated_at=form.updated_at.data or None,
+            action=f"entry.{section}.update",
+            current=entry,
+        )
+    except NotFoundError:
+        return _gone(entry_id, section)
+    except ValidationError as exc:
+        for name, messages in exc.field_errors.items():
+            field = getattr(form, name, None)
+            (field.errors if field is not None else exc.general_errors).extend(messages)
+        return again(422, banner="; ".join(exc.general_errors) or upstream_message(exc))
+    except CloudCruiseError as exc:
+        return again(422, banner=upstream_message(exc), retry=True)
+    if isinstance(result, Conflict):
+        form.updated_at.data = result.current.updated_at  # "save mine anyway" overwrites
+        entry = result.current
+        return again(409, conflict=result.rows)
+    message = (
+        f"Saved {TITLES[section]}: {', '.join(result.changed)}."
+        if result.changed
+        else "Nothing changed."
+    )
+    if not is_htmx():
+        flash(message, "success")
+        return redirect(url_for("entries.detail", entry_id=entry_id), 303)
+    response = _page(result.entry, section, editing=False)
+    if result.changed:
+        add_trigger(response, "entry-changed", {"entry": entry_id})
+    return toast(response, message, "success" if result.changed else "info")
+
+
+def _gone(entry_id: str, section: str):
+    entries.invalidate()
+    message = "This entry no longer exists: it was deleted outside this page."
+    if not is_htmx():
+        flash(message, "error")
+        return redirect(url_for("entries.list"), 303)
+    html = render("entries/_gone.html", message=message, section=section)
+    html.status_code = 422
+    return html
+
+
+@bp.post("/<entry_id>/tfa-preview")
+@role_required(Role.EDITOR)
+def tfa_preview(entry_id: str):
+    """The current code of the secret being typed, so it can be checked before saving."""
+    value = request.form.get("tfa_secret", "")
+    try:
+        secret = entry_rules.tfa_secret(value)
+    except entry_rules.RuleError as exc:
+        text, css = str(exc), "preview-bad"
+    else:
+        if secret:
+            code, left = current_code(secret)
+            text, css = f"Current code from this secret: {code} ({left} s left)", "preview-ok"
+        else:
+            text, css = "Enter a secret to see its current code.", ""
+    response = render("entries/_tfa_preview.html", text=text, css=css)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+

@@ -1,0 +1,353 @@
+"""One form per editable section of the detail page (click-to-edit).
+
+Each form carries the ``updated_at`` the operator saw (conflict detection) and turns what was
+typed into the field values the entry should have (:meth:`wanted`); the update service then
+sends only those that differ. Field checks are the same rules as the create form.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+
+from app.cloudcruise import VaultEntry
+from app.entries.forms import PROXY_CHOICES, TFA_CHOICES, Rule, choices, fill_provider_choices
+from app.services import entry_rules as rules
+from app.services.entry_rules import RuleError
+
+BLOB_ACTIONS = choices([("keep", "Keep"), ("replace", "Replace with"), ("clear", "Clear")])
+
+
+def _clean(field: Any) -> Any:
+    return getattr(field, "clean", None)
+
+
+class SectionForm(FlaskForm):
+    updated_at = HiddenField()
+    #: entry field names this section may change (in the order the conflict panel lists them)
+    FIELDS: tuple[str, ...] = ()
+    #: secret inputs that are never sent back to the browser after an error
+    SECRETS: tuple[str, ...] = ()
+
+    def bind_entry(self, entry: VaultEntry) -> None:
+        """Context for cross-field checks (what is already stored)."""
+        self.entry = entry
+
+    def wanted(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def cross_check(self, values: dict[str, Any]) -> dict[str, str]:
+        existing = {
+            "has_tfa_secret": self.entry.has_secret("tfa_secret"),
+            "provider_backed": self.entry.provider_backed,
+        }
+        return rules.cross_field(values, existing)
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        ok = super().validate(extra_validators)
+        if not ok:
+            return False
+        for name, message in self.cross_check(self.wanted()).items():
+            field = getattr(self, name, None)
+            if field is None:
+                field = self.form_errors_field
+            field.errors = [*field.errors, message]
+            ok = False
+        return ok
+
+    @property
+    def form_errors_field(self) -> Any:
+        return self.updated_at
+
+    def forget_secrets(self) -> list[str]:
+        typed = []
+        for name in self.SECRETS:
+            field = getattr(self, name)
+            if field.data:
+                typed.append(field.label.text)
+            field.data = ""
+        return typed
+
+
+class CredentialsForm(SectionForm):
+    FIELDS = ("user_alias", "user_name", "password")
+    SECRETS = ("user_name", "password")
+
+    user_alias = StringField("Alias", validators=[Rule(rules.alias)])
+    user_name = StringField(
+        "New username", validators=[Rule(lambda v: rules.secret_text(v, "username"))]
+    )
+    password = PasswordField(
+        "New password", validators=[Rule(lambda v: rules.secret_text(v, "password"))]
+    )
+
+    def wanted(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"user_alias": _clean(self.user_alias)}
+        if self.entry.provider_backed:
+            return out
+        for name in ("user_name", "password"):
+            if _clean(getattr(self, name)):  # empty means "keep the stored value"
+                out[name] = _clean(getattr(self, name))
+        return out
+
+
+class TwoFactorForm(SectionForm):
+    FIELDS = ("tfa_method", "tfa_secret")
+    SECRETS = ("tfa_secret",)
+
+    tfa_method = SelectField("Two-factor method", choices=choices(TFA_CHOICES))
+    tfa_secret = PasswordField("New TFA secret", validators=[Rule(rules.tfa_secret)])
+    remove_tfa_secret = BooleanField("Remove the stored TFA secret")
+
+    def wanted(self) -> dict[str, Any]:
+        method = self.tfa_method.data if self.tfa_method.data in dict(TFA_CHOICES) else "none"
+        out: dict[str, Any] = {"tfa_method": None if method == "none" else method}
+        if _clean(self.tfa_secret):
+            out["tfa_secret"] = _clean(self.tfa_secret)
+        elif self.remove_tfa_secret.data and self.entry.has_secret("tfa_secret"):
+            out["tfa_secret"] = None
+        return out
+
+    def cross_check(self, values: dict[str, Any]) -> dict[str, str]:
+        errors = super().cross_check(values)
+        removing = "tfa_secret" in values and values["tfa_secret"] is None
+        if values.get("tfa_method") == "AUTHENTICATOR" and removing:
+            errors["remove_tfa_secret"] = "The authenticator app method needs a TFA secret."
+        if _clean(self.tfa_secret) and self.remove_tfa_secret.data:
+            errors["remove_tfa_secret"] = "Either enter a new secret or remove it, not both."
+        return errors
+
+
+class SessionForm(SectionForm):
+    FIELDS = (
+        "persist_cookies", "persist_local_storage", "persist_session_storage",
+        "cookie_domain_to_store", "skip_csrf_cookies", "expiry_time_from_last_use",
+        "expiry_time_from_session_data_set", "cookies", "local_storage", "session_storage",
+    )  # fmt: skip
+
+    persist_cookies = BooleanField("Cookies")
+    persist_local_storage = BooleanField("Local storage")
+    persist_session_storage = BooleanField("Session storage")
+    cookie_domain_to_store = StringField(
+        "Cookie domain to store",
+        validators=[Rule(lambda v: rules.plain_text(v, "The cookie domain", 255))],
+    )
+    skip_csrf_cookies = BooleanField("Skip CSRF cookies")
+    expiry_time_from_last_use = StringField(
+        "Expire after last use", validators=[Rule(rules.interval)]
+    )
+    expiry_time_from_session_data_set = StringField(
+        "Expire after the session is saved", validators=[Rule(rules.interval)]
+    )
+    cookies_action = RadioField("Stored cookies", choices=BLOB_ACTIONS, default="keep")
+    cookies = TextAreaField("Cookies (JSON)")
+    local_storage_action = RadioField("Local storage", choices=BLOB_ACTIONS, default="keep")
+    local_storage = TextAreaField("Local storage (JSON)")
+    session_storage_action = RadioField("Session storage", choices=BLOB_ACTIONS, default="keep")
+    session_storage = TextAreaField("Session storage (JSON)")
+
+    BLOBS = {
+        "cookies": (rules.cookies_json, []),
+        "local_storage": (rules.storage_json, {}),
+        "session_storage": (rules.storage_json, {}),
+    }
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        ok = True
+        for name, (check, _empty) in self.BLOBS.items():
+            field = getattr(self, name)
+            field.clean = None
+            if getattr(self, f"{name}_action").data == "replace":
+                try:
+                    field.clean = check(field.data)
+                except RuleError as exc:
+                    field.errors = [str(exc)]
+                    ok = False
+                if field.clean is None and not field.errors:
+                    field.errors = ["Paste the JSON to store, or choose Clear."]
+                    ok = False
+        return super().validate(extra_validators) and ok
+
+    def wanted(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            name: bool(getattr(self, name).data)
+            for name in ("persist_cookies", "persist_local_storage", "persist_session_storage",
+                         "skip_csrf_cookies")
+        }  # fmt: skip
+        out["cookie_domain_to_store"] = _clean(self.cookie_domain_to_store)
+        out["expiry_time_from_last_use"] = _clean(self.expiry_time_from_last_use)
+        out["expiry_time_from_session_data_set"] = _clean(self.expiry_time_from_session_data_set)
+        for name, (_check, empty) in self.BLOBS.items():
+            action = getattr(self, f"{name}_action").data
+            if action == "replace":
+                out[name] = getattr(self, name).clean
+            elif action == "clear":
+                out[name] = empty
+        return out
+
+
+class ConcurrencyForm(SectionForm):
+    FIELDS = ("allow_multiple_sessions", "max_concurrency", "prevent_concurrency_during_login")
+
+    allow_multiple_sessions = BooleanField("Allow multiple sessions at once")
+    max_concurrency = StringField(
+        "Max concurrent sessions", validators=[Rule(rules.max_concurrency)]
+    )
+    prevent_concurrency_during_login = BooleanField("Block other sessions while one signs in")
+
+    def wanted(self) -> dict[str, Any]:
+        return {
+            "allow_multiple_sessions": bool(self.allow_multiple_sessions.data),
+            "max_concurrency": _clean(self.max_concurrency),
+            "prevent_concurrency_during_login": bool(self.prevent_concurrency_during_login.data),
+        }
+
+
+class ProxyForm(SectionForm):
+    FIELDS = ("proxy_setting", "proxy_value")
+
+    proxy_setting = SelectField("Proxy mode", choices=choices(PROXY_CHOICES))
+    proxy_value = StringField("Proxy value")
+
+    @property
+    def mode(self) -> str | None:
+        data = self.proxy_setting.data
+        return data if data in ("random", "static", "country", "custom") else None
+
+    def keeps_custom_url(self) -> bool:
+        """Custom mode stays and the URL field was left empty: keep the stored URL."""
+        return (
+            self.mode == "custom"
+            and not (self.proxy_value.data or "").strip()
+            and self.entry.proxy_setting == "custom"
+            and self.entry.has_secret("proxy_value")
+        )
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        ok = super().validate(extra_validators)
+        self.proxy_value.clean = None
+        if self.keeps_custom_url():
+            return ok
+        try:
+            self.proxy_value.clean = rules.proxy_value(self.mode, self.proxy_value.data)
+        except RuleError as exc:
+            self.proxy_value.errors = [*self.proxy_value.errors, str(exc)]
+            return False
+        return ok
+
+    def wanted(self) -> dict[str, Any]:
+        if self.keeps_custom_url():
+            return {"proxy_setting": "custom"}
+        return {"proxy_setting": self.mode, "proxy_value": _clean(self.proxy_value)}
+
+    def forget_secrets(self) -> list[str]:
+        if self.mode == "custom" and self.proxy_value.data:
+            self.proxy_value.data = ""
+            return ["proxy URL"]
+        return []
+
+
+class ProviderForm(SectionForm):
+    FIELDS = (
+        "secret_provider_id",
+        "secret_ref",
+        "secret_cache_ttl_seconds",
+        "user_name",
+        "password",
+    )
+    SECRETS = ("user_name", "password")
+
+    binding = RadioField(
+        "Credentials come from",
+        choices=choices([("provider", "A 1Password item"), ("stored", "Stored in the vault")]),
+    )
+    secret_provider_id = SelectField("Provider connection", choices=[], validate_choice=False)
+    secret_ref = SelectField("1Password item", choices=[], validate_choice=False)
+    secret_cache_ttl_seconds = StringField(
+        "Cache time (seconds)", validators=[Rule(rules.ttl_seconds)]
+    )
+    user_name = StringField(
+        "Username", validators=[Rule(lambda v: rules.secret_text(v, "username"))]
+    )
+    password = PasswordField(
+        "Password", validators=[Rule(lambda v: rules.secret_text(v, "password"))]
+    )
+
+    def set_providers(self, providers: list[dict[str, Any]], items: list[dict[str, Any]]) -> None:
+        fill_provider_choices(self, providers, items)
+
+    def wanted(self) -> dict[str, Any]:
+        if self.binding.data == "provider":
+            return {
+                "secret_provider_id": self.secret_provider_id.data or None,
+                "secret_ref": self.secret_ref.data or None,
+                "secret_cache_ttl_seconds": _clean(self.secret_cache_ttl_seconds),
+            }
+        out: dict[str, Any] = {"secret_provider_id": None, "secret_ref": None}
+        for name in ("user_name", "password"):
+            if _clean(getattr(self, name)):
+                out[name] = _clean(getattr(self, name))
+        return out
+
+    def cross_check(self, values: dict[str, Any]) -> dict[str, str]:
+        if self.binding.data == "provider":
+            errors = super().cross_check(values)
+            if not values.get("secret_provider_id"):
+                errors["secret_provider_id"] = "Choose the 1Password connection."
+            return errors
+        errors: dict[str, str] = {}
+        if self.entry.provider_backed:  # unbinding: the vault must now hold the credentials
+            for name, label in (("user_name", "username"), ("password", "password")):
+                if not values.get(name):
+                    errors[name] = f"Without a provider the entry needs a stored {label}."
+        return errors
+
+
+SECTIONS: dict[str, type[SectionForm]] = {
+    "credentials": CredentialsForm,
+    "twofactor": TwoFactorForm,
+    "session": SessionForm,
+    "concurrency": ConcurrencyForm,
+    "proxy": ProxyForm,
+    "provider": ProviderForm,
+}
+TITLES = {
+    "credentials": "credentials",
+    "twofactor": "two-factor settings",
+    "session": "session persistence",
+    "concurrency": "concurrency",
+    "proxy": "proxy",
+    "provider": "secret provider",
+}
+
+
+def form_for(section: str, entry: VaultEntry, formdata: Any = None) -> SectionForm:
+    """The section's form, prefilled from ``entry`` (GET) or from the request (POST)."""
+    cls = SECTIONS[section]
+    data = entry.to_mapping()
+    prefill: dict[str, Any] = {"updated_at": data.get("updated_at")}
+    for name in cls.FIELDS:
+        if name in cls.SECRETS or name in SessionForm.BLOBS:
+            continue
+        value = data.get(name)
+        if name in ("tfa_method", "proxy_setting"):
+            value = value or "none"
+        if name == "proxy_value" and entry.proxy_setting not in ("static", "country"):
+            value = ""  # a custom URL is a secret: never prefilled
+        prefill[name] = "" if value is None else value
+    if cls is ProviderForm:
+        prefill["binding"] = "provider" if entry.provider_backed else "stored"
+    kwargs = {"formdata": formdata} if formdata is not None else {"formdata": None}
+    form = cls(data=prefill, **kwargs)
+    form.bind_entry(entry)
+    return form
