@@ -154,3 +154,71 @@ def live_server(app) -> Iterator[LiveServer]:
     server = LiveServer(app).start()
     yield server
     server.stop()
+
+
+class RecordingUpstream:
+    """A real HTTP hop in front of the sandbox that records every request it forwards, so
+    tests can assert on exactly what the console sent over the wire."""
+
+    def __init__(self, sandbox) -> None:
+        import requests
+        from werkzeug.wrappers import Request, Response
+
+        self.sandbox = sandbox
+        self.requests: list[dict] = []
+        session = requests.Session()
+
+        @Request.application
+        def forward(request: Request) -> Response:
+            body = request.get_data()
+            self.requests.append(
+                {
+                    "method": request.method,
+                    "path": request.path,
+                    "json": request.get_json(silent=True),
+                }
+            )
+            upstream = session.request(
+                request.method,
+                sandbox.base_url + request.full_path.rstrip("?"),
+                data=body,
+                headers={k: v for k, v in request.headers if k.lower() != "host"},
+                timeout=30,
+            )
+            excluded = {"content-encoding", "transfer-encoding", "connection", "content-length"}
+            headers = [(k, v) for k, v in upstream.headers.items() if k.lower() not in excluded]
+            return Response(upstream.content, upstream.status_code, headers)
+
+        self.server = make_server("127.0.0.1", 0, forward, threaded=True)
+        self.base_url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def writes(self, method: str = "PUT") -> list[dict]:
+        return [r for r in self.requests if r["method"] == method]
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture
+def recorder(sandbox):
+    rec = RecordingUpstream(sandbox)
+    yield rec
+    rec.stop()
+
+
+@pytest.fixture
+def recorded_app(tmp_path, sandbox, recorder):
+    application = make_app(
+        tmp_path,
+        sandbox,
+        UPSTREAM=Upstream(
+            sandbox=True,
+            base_url=recorder.base_url,
+            api_key=sandbox.api_key,
+            encryption_key=sandbox.encryption_key,
+        ),
+    )
+    yield application
+    application.extensions["upstream"].close()

@@ -54,3 +54,60 @@ def hx(client, method: str, path: str, token: str | None = None, **kwargs):
     if token:
         headers["X-CSRFToken"] = token
     return client.open(path, method=method, headers=headers, **kwargs)
+
+
+def form_fields(html: str, form_id: str) -> dict[str, str]:
+    """What a browser would submit for the form ``form_id`` in ``html`` (no JavaScript)."""
+    from html.parser import HTMLParser
+
+    class Parser(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inside = False
+            self.data: dict[str, str] = {}
+            self.select: str | None = None
+            self.first_option: str | None = None
+            self.textarea: str | None = None
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "form" and a.get("id") == form_id:
+                self.inside = True
+            if not self.inside:
+                return
+            name = a.get("name")
+            if tag == "input" and name:
+                kind = a.get("type", "text")
+                if kind in ("checkbox", "radio"):
+                    if "checked" in a:
+                        self.data[name] = a.get("value", "on")
+                elif kind not in ("submit", "button"):
+                    self.data[name] = a.get("value", "")
+            elif tag == "select" and name:
+                self.select, self.first_option = name, None
+            elif tag == "option" and self.select:
+                value = a.get("value", "")
+                if self.first_option is None:
+                    self.first_option = value
+                    self.data.setdefault(self.select, value)
+                if "selected" in a:
+                    self.data[self.select] = value
+            elif tag == "textarea" and name:
+                self.textarea = name
+                self.data[name] = ""
+
+        def handle_endtag(self, tag):
+            if tag == "form":
+                self.inside = False
+            elif tag == "select":
+                self.select = None
+            elif tag == "textarea":
+                self.textarea = None
+
+        def handle_data(self, data):
+            if self.textarea:
+                self.data[self.textarea] += data
+
+    parser = Parser()
+    parser.feed(html)
+    return parser.data

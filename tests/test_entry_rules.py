@@ -152,4 +152,6 @@ def test_cross_field_rules():
     assert set(provider) == {"password"}
     assert "secret_ref" in rules.cross_field({"secret_provider_id": "p1"})
     assert "secret_cache_ttl_seconds" in rules.cross_field({"secret_cache_ttl_seconds": 60})
-    assert "tfa_secret" in rules.cross_field({"tfa_method": "SMS", "tfa_secret": "JBSWY3DPEHPK3PXP"})
+    assert "tfa_secret" in rules.cross_field(
+        {"tfa_method": "SMS", "tfa_secret": "JBSWY3DPEHPK3PXP"}
+    )

@@ -33,7 +33,9 @@ def _all_ciphertexts(sandbox) -> set[str]:
     return values
 
 
-def test_logs_are_json_lines_with_request_ids_and_no_secrets(app, client, auth, sandbox, log_stream):
+def test_logs_are_json_lines_with_request_ids_and_no_secrets(
+    app, client, auth, sandbox, log_stream
+):
     plaintexts = {"Pl41n-Passw0rd!", "log-test-user@example.com", "JBSWY3DPEHPK3PXP"}
     auth.login("quinn", "admin")
     client.get("/entries")

@@ -12,6 +12,7 @@ from app.cloudcruise import (
     CloudCruiseError,
     ConflictError,
     RateLimitedError,
+    UnavailableError,
     ValidationError,
 )
 from app.cloudcruise.intervals import IntervalError, humanize_interval, parse_interval
@@ -26,6 +27,11 @@ DUPLICATE = "An entry for this permissioned user id and domain already exists."
 
 def upstream_message(exc: CloudCruiseError) -> str:
     """One sentence an operator can act on, for a failed write."""
+    if isinstance(exc, UnavailableError) and exc.kind in ("timeout", "connection", "malformed"):
+        return (
+            f"{exc.message} The change may or may not have been applied: reload the entry "
+            "to check before you retry. Your input is kept."
+        )
     if isinstance(exc, AuthError):
         return "CloudCruise rejected the API key or the encryption key; nothing was saved."
     if isinstance(exc, RateLimitedError):

@@ -168,4 +168,3 @@ def tfa_preview(entry_id: str):
     response = render("entries/_tfa_preview.html", text=text, css=css)
     response.headers["Cache-Control"] = "no-store"
     return response
-

@@ -53,8 +53,13 @@ class SectionForm(FlaskForm):
         }
         return rules.cross_field(values, existing)
 
+    def check_fields(self) -> bool:
+        """Checks beyond per-field validators (run after them, before cross-field checks)."""
+        return True
+
     def validate(self, extra_validators: Any = None) -> bool:
-        ok = super().validate(extra_validators)
+        ok = super().validate(extra_validators)  # resets every field's errors first
+        ok = self.check_fields() and ok
         if not ok:
             return False
         for name, message in self.cross_check(self.wanted()).items():
@@ -162,7 +167,7 @@ class SessionForm(SectionForm):
         "session_storage": (rules.storage_json, {}),
     }
 
-    def validate(self, extra_validators: Any = None) -> bool:
+    def check_fields(self) -> bool:
         ok = True
         for name, (check, _empty) in self.BLOBS.items():
             field = getattr(self, name)
@@ -176,7 +181,7 @@ class SessionForm(SectionForm):
                 if field.clean is None and not field.errors:
                     field.errors = ["Paste the JSON to store, or choose Clear."]
                     ok = False
-        return super().validate(extra_validators) and ok
+        return ok
 
     def wanted(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -233,17 +238,16 @@ class ProxyForm(SectionForm):
             and self.entry.has_secret("proxy_value")
         )
 
-    def validate(self, extra_validators: Any = None) -> bool:
-        ok = super().validate(extra_validators)
+    def check_fields(self) -> bool:
         self.proxy_value.clean = None
         if self.keeps_custom_url():
-            return ok
+            return True
         try:
             self.proxy_value.clean = rules.proxy_value(self.mode, self.proxy_value.data)
         except RuleError as exc:
             self.proxy_value.errors = [*self.proxy_value.errors, str(exc)]
             return False
-        return ok
+        return True
 
     def wanted(self) -> dict[str, Any]:
         if self.keeps_custom_url():

@@ -31,6 +31,15 @@ def _is_secret(name: str, changes: dict[str, Any], current: VaultEntry) -> bool:
     return False
 
 
+def same(stored: Any, wanted: Any) -> bool:
+    """Equal, treating an unset (null) flag or text as equal to false / empty."""
+    if stored is None and wanted in (False, ""):
+        return True
+    if wanted is None and stored in (False, ""):
+        return True
+    return stored == wanted and type(stored) is type(wanted)
+
+
 def diff(current: VaultEntry, wanted: dict[str, Any]) -> dict[str, Any]:
     """The subset of ``wanted`` that differs from ``current`` (secrets: always if given)."""
     data = current.to_mapping()
@@ -40,7 +49,7 @@ def diff(current: VaultEntry, wanted: dict[str, Any]) -> dict[str, Any]:
             if value is not None or current.has_secret(name):
                 out[name] = value
             continue
-        if data.get(name) != value:
+        if not same(data.get(name), value):
             out[name] = value
     if "proxy_value" in out and "proxy_setting" not in out:
         # the mode decides whether the value is encrypted: always send it along

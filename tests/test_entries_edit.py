@@ -1,0 +1,331 @@
+"""Click-to-edit sections: partial PUTs on the wire, conflicts, validation, upstream errors."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pyotp
+import pytest
+from cloudcruise.vault.types import VaultEntryInput
+
+from app.cloudcruise import crypto
+from tests.conftest import AuthActions
+from tests.entries_support import csrf, fetch, form_fields, hx, make_entry, sdk_for
+
+SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+@pytest.fixture
+def editor(recorded_app):
+    client = recorded_app.test_client()
+    AuthActions(recorded_app, client).login("ed", "editor")
+    return client
+
+
+def _edit_form(client, entry_id, section):
+    """Open the section's form the way htmx does; return what the browser would submit."""
+    html = hx(client, "GET", f"/entries/{entry_id}/sections/{section}/edit").get_data(as_text=True)
+    assert f'id="form-{section}"' in html, html[:500]
+    return form_fields(html, f"form-{section}")
+
+
+def _save(client, entry_id, section, data, token):
+    return hx(client, "POST", f"/entries/{entry_id}/sections/{section}", token, data=data)
+
+
+def test_edit_form_is_a_fragment_for_htmx_and_a_page_without(editor, sandbox):
+    entry = make_entry(sandbox)
+    part = hx(editor, "GET", f"/entries/{entry.id}/sections/proxy/edit")
+    full = editor.get(f"/entries/{entry.id}/sections/proxy/edit")
+    assert part.status_code == full.status_code == 200
+    assert (
+        part.get_data(as_text=True).lstrip().startswith('<section class="card" id="section-proxy"')
+    )
+    assert "<html" in full.get_data(as_text=True) and 'id="form-proxy"' in full.get_data(True)
+    assert "HX-Request" in part.headers["Vary"]
+    view = hx(editor, "GET", f"/entries/{entry.id}/sections/proxy").get_data(as_text=True)
+    assert 'id="form-proxy"' not in view and "Edit proxy" in view
+
+
+def test_viewers_cannot_edit(client, auth, sandbox):
+    entry = make_entry(sandbox)
+    auth.login("vi", "viewer")
+    token = csrf(client)
+    assert hx(client, "GET", f"/entries/{entry.id}/sections/proxy/edit").status_code == 403
+    assert _save(client, entry.id, "proxy", {"proxy_setting": "random"}, token).status_code == 403
+    assert "Edit proxy" not in client.get(f"/entries/{entry.id}").get_data(as_text=True)
+
+
+def test_save_sends_only_the_changed_fields(editor, sandbox, recorder):
+    entry = make_entry(sandbox, allow_multiple_sessions=True, max_concurrency=2)
+    token = csrf(editor)
+    data = _edit_form(editor, entry.id, "concurrency")
+    assert data["max_concurrency"] == "2" and data["allow_multiple_sessions"] == "y"
+    data["max_concurrency"] = "5"
+    response = _save(editor, entry.id, "concurrency", data, token)
+    assert response.status_code == 200
+    [put] = recorder.writes("PUT")
+    assert put["json"] == {
+        "id": entry.id,
+        "permissioned_user_id": entry.permissioned_user_id,
+        "domain": entry.domain,
+        "max_concurrency": 5,
+    }
+    html = response.get_data(as_text=True)
+    assert 'id="form-concurrency"' not in html and ">5<" in html  # back in view mode
+    assert "Saved concurrency: max_concurrency." in response.headers["HX-Trigger"]
+    assert "entry-changed" in response.headers["HX-Trigger"]
+    assert 'id="entry-head" hx-swap-oob="true"' in html  # header badges refresh too
+    assert fetch(sandbox, entry.permissioned_user_id, entry.domain).max_concurrency == 5
+
+
+def test_unchanged_save_sends_nothing(editor, sandbox, recorder):
+    entry = make_entry(sandbox)
+    token = csrf(editor)
+    response = _save(
+        editor, entry.id, "concurrency", _edit_form(editor, entry.id, "concurrency"), token
+    )
+    assert response.status_code == 200 and "Nothing changed." in response.headers["HX-Trigger"]
+    assert recorder.writes("PUT") == []
+
+
+def test_credentials_are_encrypted_and_empty_means_keep(editor, sandbox, recorder):
+    entry = make_entry(sandbox)
+    token = csrf(editor)
+    data = _edit_form(editor, entry.id, "credentials")
+    assert "password" not in data or data["password"] == ""  # never prefilled
+    data.update(password="N3w pass phrase!", user_name="")
+    assert _save(editor, entry.id, "credentials", data, token).status_code == 200
+    [put] = recorder.writes("PUT")
+    assert set(put["json"]) == {"id", "permissioned_user_id", "domain", "password"}
+    assert crypto.looks_encrypted(put["json"]["password"])
+    stored = fetch(sandbox, entry.permissioned_user_id, entry.domain)
+    assert stored.password == "N3w pass phrase!" and stored.user_name == "ann@example.com"
+
+
+@pytest.mark.parametrize(
+    ("mode", "value", "encrypted"),
+    [
+        ("custom", "socks5://agent:s3cret@proxy.example.net:1080", True),
+        ("static", "203.0.113.77", False),
+        ("country", "DE", False),
+    ],
+)
+def test_proxy_value_is_encrypted_only_for_custom(
+    editor, sandbox, recorder, mode, value, encrypted
+):
+    entry = make_entry(sandbox)
+    token = csrf(editor)
+    data = _edit_form(editor, entry.id, "proxy")
+    data.update(proxy_setting=mode, proxy_value=value)
+    response = _save(editor, entry.id, "proxy", data, token)
+    assert response.status_code == 200, response.get_data(as_text=True)[:800]
+    [put] = recorder.writes("PUT")
+    assert put["json"]["proxy_setting"] == mode
+    sent = put["json"]["proxy_value"]
+    assert crypto.looks_encrypted(sent) is encrypted
+    if encrypted:
+        assert crypto.decrypt_value(sent, sandbox.encryption_key) == value
+        assert value not in response.get_data(as_text=True)
+    else:
+        assert sent == value
+    stored = fetch(sandbox, entry.permissioned_user_id, entry.domain)
+    assert stored.proxy_value == value and stored.proxy_string  # assigned proxy shown after
+    assert stored.proxy_string in response.get_data(as_text=True)
+
+
+def test_custom_url_left_empty_keeps_the_stored_one(editor, sandbox, recorder):
+    entry = make_entry(
+        sandbox, proxy_setting="custom", proxy_value="http://u:p@proxy.example.net:8080"
+    )
+    token = csrf(editor)
+    data = _edit_form(editor, entry.id, "proxy")
+    assert data["proxy_setting"] == "custom" and data.get("proxy_value", "") == ""
+    response = _save(editor, entry.id, "proxy", data, token)
+    assert "Nothing changed." in response.headers["HX-Trigger"]
+    assert recorder.writes("PUT") == []
+
+
+def test_two_factor_secret_replace_and_remove(editor, sandbox, recorder):
+    entry = make_entry(sandbox, tfa_method="AUTHENTICATOR", tfa_secret=SECRET)
+    token = csrf(editor)
+    new_secret = pyotp.random_base32()
+    preview = hx(editor, "POST", f"/entries/{entry.id}/tfa-preview", token,
+                 data={"tfa_secret": new_secret}).get_data(as_text=True)  # fmt: skip
+    codes = {pyotp.TOTP(new_secret).at(time.time() + d) for d in (-30, 0, 30)}
+    assert any(code in preview for code in codes) and new_secret not in preview
+    data = _edit_form(editor, entry.id, "twofactor")
+    data["tfa_secret"] = new_secret
+    assert _save(editor, entry.id, "twofactor", data, token).status_code == 200
+    assert fetch(sandbox, entry.permissioned_user_id, entry.domain).tfa_secret == new_secret
+    # removing the secret while keeping the authenticator method is refused
+    data = _edit_form(editor, entry.id, "twofactor")
+    data["remove_tfa_secret"] = "y"
+    refused = _save(editor, entry.id, "twofactor", data, token)
+    assert refused.status_code == 422
+    assert "needs a TFA secret" in refused.get_data(as_text=True)
+    data.update(tfa_method="EMAIL")
+    assert _save(editor, entry.id, "twofactor", data, token).status_code == 200
+    stored = fetch(sandbox, entry.permissioned_user_id, entry.domain)
+    assert stored.tfa_method == "EMAIL" and stored.tfa_secret is None
+    assert recorder.writes("PUT")[-1]["json"]["tfa_secret"] is None
+
+
+def test_session_persistence_blobs_replace_and_clear(editor, sandbox, recorder):
+    entry = make_entry(sandbox, local_storage={"old": "1"}, persist_cookies=False)
+    token = csrf(editor)
+    data = _edit_form(editor, entry.id, "session")
+    data.update(
+        persist_cookies="y",
+        expiry_time_from_last_use="2 hours",
+        expiry_time_from_session_data_set="",
+        cookies_action="replace",
+        cookies='[{"name": "sid", "value": "v", "domain": ".example.com", "path": "/"}]',
+        local_storage_action="clear",
+    )
+    response = _save(editor, entry.id, "session", data, token)
+    assert response.status_code == 200, response.get_data(as_text=True)[:600]
+    [put] = recorder.writes("PUT")
+    sent = put["json"]
+    assert sent["persist_cookies"] is True and sent["expiry_time_from_last_use"] == "02:00:00"
+    assert sent["cookies"][0]["name"] == "sid" and sent["local_storage"] == {}
+    assert "session_storage" not in sent and "persist_local_storage" not in sent
+    stored = fetch(sandbox, entry.permissioned_user_id, entry.domain)
+    assert stored.local_storage == {} and stored.cookies[0]["name"] == "sid"
+    bad = dict(data, cookies_action="replace", cookies="{not json")
+    refused = _save(editor, entry.id, "session", bad, token)
+    assert refused.status_code == 422 and "Not valid JSON" in refused.get_data(as_text=True)
+
+
+def test_validation_errors_stay_in_the_section_with_input_kept(editor, sandbox, recorder):
+    entry = make_entry(sandbox)
+    token = csrf(editor)
+    data = _edit_form(editor, entry.id, "concurrency")
+    data.update(max_concurrency="0", allow_multiple_sessions="y")
+    response = _save(editor, entry.id, "concurrency", data, token)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert html.lstrip().startswith('<section class="card" id="section-concurrency"')
+    assert "Allow at least 1 concurrent session" in html and 'value="0"' in html
+    assert recorder.writes("PUT") == []
+
+
+def test_conflict_shows_theirs_and_yours_then_save_mine_anyway(editor, sandbox, recorder):
+    entry = make_entry(sandbox, allow_multiple_sessions=True, max_concurrency=2)
+    token = csrf(editor)
+    data = _edit_form(editor, entry.id, "concurrency")
+    # someone else changes the entry through the official SDK meanwhile
+    sdk_for(sandbox).vault.update(
+        VaultEntryInput(domain=entry.domain, permissioned_user_id=entry.permissioned_user_id,
+                        max_concurrency=9)
+    )  # fmt: skip
+    data["max_concurrency"] = "4"
+    conflict = _save(editor, entry.id, "concurrency", data, token)
+    html = conflict.get_data(as_text=True)
+    assert conflict.status_code == 409
+    assert "Someone changed this entry while you were editing." in html
+    row = re.search(r"<td class=\"mono\">max_concurrency</td>\s*<td><code>(\d+)</code></td>\s*"
+                    r"<td><code>&#34;?(\d+)", html) or re.search(
+        r"max_concurrency</td>\s*<td><code>(\d+)</code></td>\s*<td><code>(\d+)", html)  # fmt: skip
+    assert row and row.groups() == ("9", "4")
+    assert recorder.writes("PUT") == []
+    assert "Save mine anyway" in html and "Discard mine" in html
+    again = dict(data, updated_at=re.search(r'name="updated_at"[^>]*value="([^"]+)"', html)[1])
+    saved = _save(editor, entry.id, "concurrency", again, token)
+    assert saved.status_code == 200
+    assert fetch(sandbox, entry.permissioned_user_id, entry.domain).max_concurrency == 4
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected", "applied"),
+    [
+        ({"kind": "status", "status": 503}, "CloudCruise answered 503", False),
+        ({"kind": "status", "status": 500}, "CloudCruise answered 500", False),
+        (
+            {"kind": "status", "status": 429, "headers": {"Retry-After": "30"}},
+            "Retry in 30 s",
+            False,
+        ),
+        ({"kind": "status", "status": 401}, "rejected the API key or the encryption key", False),
+        ({"kind": "drop"}, "may or may not have been applied", False),
+        # garbage, a dropped connection or a timeout after sending: the write may or may not
+        # have happened (the emulator's slow_read applies it first), and the console says so
+        ({"kind": "malformed"}, "may or may not have been applied", False),
+        ({"kind": "slow_read", "delay": 7}, "may or may not have been applied", True),
+    ],
+    ids=["503", "500", "429", "401", "dropped", "garbage", "timeout"],
+)
+def test_upstream_errors_keep_the_form_and_explain(client, auth, sandbox, fault, expected, applied):
+    editor = client  # straight to the sandbox: its faults must reach the console unchanged
+    auth.login("ed", "editor")
+    entry = make_entry(sandbox, allow_multiple_sessions=True)
+    token = csrf(editor)
+    data = _edit_form(editor, entry.id, "concurrency")
+    data["max_concurrency"] = "7"
+    kind = fault.pop("kind")
+    sandbox.faults.add(kind, method="PUT", path="/vault", **fault)
+    response = _save(editor, entry.id, "concurrency", data, token)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert expected in html and 'value="7"' in html and 'id="form-concurrency"' in html
+    stored = fetch(sandbox, entry.permissioned_user_id, entry.domain).max_concurrency
+    assert stored == (7 if applied else None)
+
+
+def test_entry_deleted_meanwhile_says_so(editor, sandbox):
+    entry = make_entry(sandbox)
+    token = csrf(editor)
+    data = _edit_form(editor, entry.id, "concurrency")
+    sdk_for(sandbox).vault.delete(
+        {"domain": entry.domain, "permissioned_user_id": entry.permissioned_user_id}
+    )
+    response = _save(editor, entry.id, "concurrency", data, token)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "no longer exists" in html and "Back to entries" in html
+
+
+def test_without_javascript_the_form_posts_and_redirects(recorded_app, sandbox):
+    client = recorded_app.test_client()
+    AuthActions(recorded_app, client).login("nojs", "editor")
+    entry = make_entry(sandbox, allow_multiple_sessions=True)
+    page = client.get(f"/entries/{entry.id}/sections/concurrency/edit").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)[1]
+    updated_at = re.search(r'name="updated_at" type="hidden" value="([^"]+)"', page)[1]
+    response = client.post(
+        f"/entries/{entry.id}/sections/concurrency",
+        data={"csrf_token": token, "updated_at": updated_at, "allow_multiple_sessions": "y",
+              "max_concurrency": "3"},
+    )  # fmt: skip
+    assert response.status_code == 303
+    assert "Saved concurrency" in client.get(response.headers["Location"]).get_data(as_text=True)
+    bad = client.post(
+        f"/entries/{entry.id}/sections/concurrency",
+        data={"csrf_token": token, "max_concurrency": "-1", "allow_multiple_sessions": "y"},
+    )
+    assert bad.status_code == 422 and "<html" in bad.get_data(as_text=True)
+
+
+def test_provider_bind_and_unbind(editor, sandbox, recorder):
+    sdk = sdk_for(sandbox)
+    provider = next(p for p in sdk.secret_providers.list() if sdk.secret_providers.list_items(p.id))
+    item = sdk.secret_providers.list_items(provider.id)[0]
+    entry = make_entry(sandbox)
+    token = csrf(editor)
+    data = _edit_form(editor, entry.id, "provider")
+    data.update(binding="provider", secret_provider_id=provider.id, secret_ref=item.ref,
+                secret_cache_ttl_seconds="300")  # fmt: skip
+    response = _save(editor, entry.id, "provider", data, token)
+    assert response.status_code == 200, response.get_data(as_text=True)[:800]
+    sent = recorder.writes("PUT")[-1]["json"]
+    assert sent["secret_provider_id"] == provider.id and "password" not in sent
+    bound = fetch(sandbox, entry.permissioned_user_id, entry.domain)
+    assert bound.secret_ref == item.ref and bound.secret_cache_ttl_seconds == 300
+    data = _edit_form(editor, entry.id, "provider")
+    data.update(binding="stored")
+    refused = _save(editor, entry.id, "provider", data, token)
+    assert refused.status_code == 422 and "needs a stored username" in refused.get_data(True)
+    data.update(user_name="back@example.com", password="Back-in-vault-1")
+    assert _save(editor, entry.id, "provider", data, token).status_code == 200
+    unbound = fetch(sandbox, entry.permissioned_user_id, entry.domain)
+    assert unbound.secret_provider_id is None and unbound.password == "Back-in-vault-1"
