@@ -149,6 +149,7 @@ class AuditQuery:
                             AuditEvent.operator,
                             AuditEvent.action,
                             AuditEvent.request_id,
+                            AuditEvent.batch_id,
                             AuditEvent.fields,
                         )
                     )

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("entries", __name__, url_prefix="/entries")
 
-from app.entries import actions, create, edit, routes, secrets  # noqa: E402,F401
+from app.entries import actions, bulk, create, edit, routes, secrets  # noqa: E402,F401

@@ -107,6 +107,16 @@
     });
   }, 1000);
 
+  // A header checkbox data-check-all="NAME" ticks every visible checkbox named NAME.
+  document.addEventListener("change", function (evt) {
+    var all = evt.target.closest && evt.target.closest("[data-check-all]");
+    if (!all) return;
+    var name = all.getAttribute("data-check-all");
+    document.querySelectorAll('input[type=checkbox][name="' + name + '"]').forEach(function (box) {
+      box.checked = all.checked;
+    });
+  });
+
   // Escape inside a click-to-edit form cancels it (its Cancel link swaps the view back).
   document.addEventListener("keydown", function (evt) {
     if (evt.key !== "Escape") return;

@@ -1,0 +1,189 @@
+"""Bulk changes from the entries list: choose → preview → apply → per-entry results.
+
+Selection is the ticked rows, or every entry matching the list's current filters. The
+preview shows, per entry, the current and new values and remembers the ``updated_at`` it
+showed; applying skips (as a conflict) any entry changed since. Each entry is saved on its
+own (one audit event each, sharing a batch id): failures leave the others applied and can be
+retried. Plain full-page forms: the wizard works without JavaScript.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from flask import abort, copy_current_request_context, g, request
+
+from app.auth.session import role_required
+from app.cloudcruise import CloudCruiseError, NotFoundError
+from app.entries import bp
+from app.entries.bulk_forms import FORMS, KINDS, SHOWN, BulkForm
+from app.entries.create import upstream_message
+from app.entries.listing import ListQuery, run_query
+from app.models import Role
+from app.services import audit, entries
+from app.services.audit import AuditUnavailable
+from app.services.entry_cache import EntryRow
+from app.services.entry_updates import Conflict, diff, save
+from app.web import render
+
+MAX_BULK = 2000
+WORKERS = 6
+
+
+@dataclass
+class Item:
+    row: EntryRow
+    changes: dict[str, Any] = field(default_factory=dict)
+    status: str = "pending"  # will-change | unchanged | blocked | updated | failed | conflict
+    message: str = ""
+
+    @property
+    def current(self) -> dict[str, Any]:
+        return dict(self.row.entry.to_mapping())
+
+
+def _selection(form: Any) -> tuple[list[EntryRow], str | None]:
+    """Rows the operator picked: ticked ids, or every entry matching the list filters."""
+    snapshot = entries.snapshot(force=True)
+    if form.get("all_matching") == "1":
+        query = replace(ListQuery.from_args(form), page=1, per_page=max(1, len(snapshot.rows)))
+        rows = run_query(snapshot.rows, query).rows
+    else:
+        rows = [r for r in (snapshot.find(i) for i in dict.fromkeys(form.getlist("ids"))) if r]
+    if len(rows) > MAX_BULK:
+        return (
+            [],
+            f"{len(rows)} entries selected; bulk changes are limited to {MAX_BULK} at a time.",
+        )
+    return rows, None
+
+
+def _kind() -> str:
+    kind = request.form.get("kind", "")
+    if kind not in FORMS:
+        abort(400)
+    return kind
+
+
+def _plan(rows: list[EntryRow], wanted: dict[str, Any]) -> list[Item]:
+    items = []
+    for row in rows:
+        item = Item(row, diff(row.entry, wanted))
+        multiple = wanted.get("allow_multiple_sessions", row.entry.allow_multiple_sessions)
+        if wanted.get("max_concurrency") is not None and not multiple:
+            item.status = "blocked"
+            item.message = "Multiple sessions are not allowed for this entry, so no limit applies."
+        elif not item.changes:
+            item.status, item.message = "unchanged", "Already as requested."
+        else:
+            item.status = "will-change"
+        items.append(item)
+    return items
+
+
+def _render(step: str, kind: str, form: BulkForm, status: int = 200, **context: Any):
+    return render(
+        "entries/bulk.html",
+        status=status,
+        step=step,
+        kind=kind,
+        kind_label=KINDS[kind][0],
+        form=form,
+        shown=SHOWN[kind],
+        **context,
+    )
+
+
+@bp.post("/bulk")
+@role_required(Role.EDITOR)
+def bulk_choose():
+    kind = _kind()
+    try:
+        rows, problem = _selection(request.form)
+    except CloudCruiseError as exc:
+        return _render("choose", kind, FORMS[kind](formdata=None), 503, rows=[], banner=exc.message)
+    if problem or not rows:
+        return _render(
+            "choose", kind, FORMS[kind](formdata=None), 422, rows=[],
+            banner=problem or "Select at least one entry first.",
+        )  # fmt: skip
+    return _render("choose", kind, FORMS[kind](formdata=None), rows=rows)
+
+
+@bp.post("/bulk/preview")
+@role_required(Role.EDITOR)
+def bulk_preview():
+    kind = _kind()
+    form = FORMS[kind]()
+    try:
+        rows, problem = _selection(request.form)
+    except CloudCruiseError as exc:
+        return _render("choose", kind, form, 503, rows=[], banner=exc.message)
+    if not form.validate() or problem:
+        return _render("choose", kind, form, 422, rows=rows, banner=problem)
+    items = _plan(rows, form.wanted())
+    return _render("preview", kind, form, items=items, summary=_count(items))
+
+
+@bp.post("/bulk/apply")
+@role_required(Role.EDITOR)
+def bulk_apply():
+    kind = _kind()
+    form = FORMS[kind]()
+    try:
+        rows, problem = _selection(request.form)
+    except CloudCruiseError as exc:
+        return _render("choose", kind, form, 503, rows=[], banner=exc.message)
+    if not form.validate() or problem:
+        return _render("choose", kind, form, 422, rows=rows, banner=problem)
+    wanted = form.wanted()
+    items = _plan(rows, wanted)
+    batch_id = audit.new_batch_id()
+    action = f"entry.{KINDS[kind][1]}.update"
+    request_id = g.request_id
+
+    def apply_one(item: Item) -> Item:
+        g.request_id = request_id  # the copied context has its own g
+        if item.status != "will-change":
+            return item
+        seen = request.form.get(f"seen-{item.row.id}")
+        try:
+            result = save(
+                item.row.id, wanted, seen_updated_at=seen, action=action,
+                batch_id=batch_id, current=item.row.entry,
+            )  # fmt: skip
+        except NotFoundError:
+            item.status, item.message = "failed", "The entry no longer exists."
+        except AuditUnavailable as exc:
+            item.status, item.message = "failed", str(exc)
+        except CloudCruiseError as exc:
+            item.status, item.message = "failed", upstream_message(exc)
+        else:
+            if isinstance(result, Conflict):
+                item.status = "conflict"
+                item.message = "Changed by someone else since the preview; not overwritten."
+            else:
+                item.status = "updated"
+                item.message = ", ".join(result.changed) or "no change needed"
+        return item
+
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        # each task gets its own copy of the request context (a context is pushed by one
+        # thread at a time)
+        futures = [pool.submit(copy_current_request_context(apply_one), item) for item in items]
+        items = [future.result() for future in futures]
+    entries.invalidate()
+    summary = _count(items)
+    return _render(
+        "results", kind, form, items=items, summary=summary, batch_id=batch_id,
+        retry_ids=[i.row.id for i in items if i.status in ("failed", "conflict")],
+    )  # fmt: skip
+
+
+def _count(items: list[Item]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item.status] = counts.get(item.status, 0) + 1
+    return counts

@@ -1,0 +1,218 @@
+"""The changes a bulk operation can apply: session persistence, expiry, concurrency, proxy.
+
+Every field defaults to "keep"; :meth:`BulkForm.wanted` returns only what should change, in
+the same shape the inline editors produce, so one update service saves both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField
+
+from app.entries.forms import choices
+from app.services import entry_rules as rules
+from app.services.entry_rules import RuleError
+
+FLAG = choices([("keep", "Keep as is"), ("on", "Turn on"), ("off", "Turn off")])
+KINDS = {
+    "persistence": ("Session persistence", "session"),
+    "expiry": ("Session expiry", "session"),
+    "concurrency": ("Concurrency", "concurrency"),
+    "proxy": ("Proxy", "proxy"),
+}
+
+
+class BulkForm(FlaskForm):
+    class Meta:
+        csrf = False  # the page-level CSRFProtect checks every POST already
+
+    FLAGS: tuple[tuple[str, str], ...] = ()
+
+    def wanted(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, _label in self.FLAGS:
+            value = getattr(self, name).data
+            if value in ("on", "off"):
+                out[name] = value == "on"
+        return out
+
+    def describe(self) -> list[str]:
+        """Human summary of the change, e.g. ``persist_cookies → on``."""
+        return [f"{k} → {_show(v)}" for k, v in self.wanted().items()]
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "none"
+    if value is True:
+        return "on"
+    if value is False:
+        return "off"
+    return str(value)
+
+
+class PersistenceForm(BulkForm):
+    FLAGS = (
+        ("persist_cookies", "Persist cookies"),
+        ("persist_local_storage", "Persist local storage"),
+        ("persist_session_storage", "Persist session storage"),
+        ("skip_csrf_cookies", "Skip CSRF cookies"),
+    )
+    persist_cookies = SelectField("Persist cookies", choices=FLAG, default="keep")
+    persist_local_storage = SelectField("Persist local storage", choices=FLAG, default="keep")
+    persist_session_storage = SelectField("Persist session storage", choices=FLAG, default="keep")
+    skip_csrf_cookies = SelectField("Skip CSRF cookies", choices=FLAG, default="keep")
+
+
+EXPIRY_ACTIONS = choices([("keep", "Keep as is"), ("set", "Set to"), ("none", "No expiry")])
+
+
+class ExpiryForm(BulkForm):
+    INTERVALS = (
+        ("expiry_time_from_last_use", "Expire after last use"),
+        ("expiry_time_from_session_data_set", "Expire after the session is saved"),
+    )
+    expiry_time_from_last_use_action = SelectField(
+        "Expire after last use", choices=EXPIRY_ACTIONS, default="keep"
+    )
+    expiry_time_from_last_use = StringField("Interval")
+    expiry_time_from_session_data_set_action = SelectField(
+        "Expire after the session is saved", choices=EXPIRY_ACTIONS, default="keep"
+    )
+    expiry_time_from_session_data_set = StringField("Interval")
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        ok = super().validate(extra_validators)
+        for name, _label in self.INTERVALS:
+            field = getattr(self, name)
+            field.clean = None
+            if getattr(self, f"{name}_action").data == "set":
+                try:
+                    field.clean = rules.interval(field.data)
+                except RuleError as exc:
+                    field.errors = [str(exc)]
+                    ok = False
+                if field.clean is None and not field.errors:
+                    field.errors = ["Enter the interval, or choose “No expiry”."]
+                    ok = False
+        return ok
+
+    def wanted(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, _label in self.INTERVALS:
+            action = getattr(self, f"{name}_action").data
+            if action == "set":
+                out[name] = getattr(self, name).clean
+            elif action == "none":
+                out[name] = None
+        return out
+
+
+LIMIT_ACTIONS = choices([("keep", "Keep as is"), ("set", "Set to"), ("unlimited", "Unlimited")])
+
+
+class ConcurrencyForm(BulkForm):
+    FLAGS = (
+        ("allow_multiple_sessions", "Allow multiple sessions"),
+        ("prevent_concurrency_during_login", "Block others during login"),
+    )
+    allow_multiple_sessions = SelectField("Allow multiple sessions", choices=FLAG, default="keep")
+    max_concurrency_action = SelectField(
+        "Max concurrent sessions", choices=LIMIT_ACTIONS, default="keep"
+    )
+    max_concurrency = StringField("Limit")
+    prevent_concurrency_during_login = SelectField(
+        "Block others during login", choices=FLAG, default="keep"
+    )
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        ok = super().validate(extra_validators)
+        self.max_concurrency.clean = None
+        if self.max_concurrency_action.data == "set":
+            try:
+                self.max_concurrency.clean = rules.max_concurrency(self.max_concurrency.data)
+            except RuleError as exc:
+                self.max_concurrency.errors = [str(exc)]
+                return False
+            if self.max_concurrency.clean is None:
+                self.max_concurrency.errors = ["Enter a limit, or choose “Unlimited”."]
+                return False
+        if (
+            self.max_concurrency_action.data != "keep"
+            and self.allow_multiple_sessions.data == "off"
+        ):
+            self.max_concurrency.errors = ["A limit needs multiple sessions to be allowed."]
+            return False
+        return ok
+
+    def wanted(self) -> dict[str, Any]:
+        out = super().wanted()
+        if self.max_concurrency_action.data == "set":
+            out["max_concurrency"] = self.max_concurrency.clean
+        elif self.max_concurrency_action.data == "unlimited":
+            out["max_concurrency"] = None
+        return out
+
+
+class ProxyForm(BulkForm):
+    proxy_setting = SelectField(
+        "Proxy mode",
+        choices=choices(
+            [
+                ("random", "Random (managed)"),
+                ("static", "Static IP (managed)"),
+                ("country", "Country (managed)"),
+                ("custom", "Custom proxy URL"),
+                ("none", "No proxy"),
+            ]
+        ),  # fmt: skip
+        default="random",
+    )
+    proxy_value = StringField("Proxy value")
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        ok = super().validate(extra_validators)
+        mode = None if self.proxy_setting.data == "none" else self.proxy_setting.data
+        try:
+            self.proxy_value.clean = rules.proxy_value(mode, self.proxy_value.data)
+        except RuleError as exc:
+            self.proxy_value.clean = None
+            self.proxy_value.errors = [str(exc)]
+            return False
+        return ok
+
+    def wanted(self) -> dict[str, Any]:
+        mode = None if self.proxy_setting.data == "none" else self.proxy_setting.data
+        return {"proxy_setting": mode, "proxy_value": self.proxy_value.clean}
+
+    def describe(self) -> list[str]:
+        mode = self.proxy_setting.data
+        if mode == "custom":
+            return ["proxy_setting → custom", "proxy_value → (the URL you entered, encrypted)"]
+        return [f"{k} → {_show(v)}" for k, v in self.wanted().items()]
+
+
+FORMS: dict[str, type[BulkForm]] = {
+    "persistence": PersistenceForm,
+    "expiry": ExpiryForm,
+    "concurrency": ConcurrencyForm,
+    "proxy": ProxyForm,
+}
+#: Entry fields each kind shows in the preview's "current → new" columns.
+SHOWN = {
+    "persistence": (
+        "persist_cookies",
+        "persist_local_storage",
+        "persist_session_storage",
+        "skip_csrf_cookies",
+    ),
+    "expiry": ("expiry_time_from_last_use", "expiry_time_from_session_data_set"),
+    "concurrency": (
+        "allow_multiple_sessions",
+        "max_concurrency",
+        "prevent_concurrency_during_login",
+    ),
+    "proxy": ("proxy_setting", "proxy_value"),
+}
