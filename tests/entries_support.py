@@ -56,15 +56,23 @@ def hx(client, method: str, path: str, token: str | None = None, **kwargs):
     return client.open(path, method=method, headers=headers, **kwargs)
 
 
-def form_fields(html: str, form_id: str) -> dict[str, str]:
-    """What a browser would submit for the form ``form_id`` in ``html`` (no JavaScript)."""
+def form_fields(html: str, form_id: str):
+    """What a browser would submit for the form ``form_id`` in ``html`` (no JavaScript), as a
+    MultiDict (repeated names such as ``ids`` keep every value)."""
     from html.parser import HTMLParser
+
+    from werkzeug.datastructures import MultiDict
+
+    class FormData(MultiDict):
+        def update(self, *args, **kwargs):  # dict semantics: replace, do not append
+            for key, value in dict(*args, **kwargs).items():
+                self[key] = value
 
     class Parser(HTMLParser):
         def __init__(self) -> None:
             super().__init__()
             self.inside = False
-            self.data: dict[str, str] = {}
+            self.data = FormData()
             self.select: str | None = None
             self.first_option: str | None = None
             self.textarea: str | None = None
@@ -80,16 +88,16 @@ def form_fields(html: str, form_id: str) -> dict[str, str]:
                 kind = a.get("type", "text")
                 if kind in ("checkbox", "radio"):
                     if "checked" in a:
-                        self.data[name] = a.get("value", "on")
+                        self.data.add(name, a.get("value", "on"))
                 elif kind not in ("submit", "button"):
-                    self.data[name] = a.get("value", "")
+                    self.data.add(name, a.get("value", ""))
             elif tag == "select" and name:
                 self.select, self.first_option = name, None
             elif tag == "option" and self.select:
                 value = a.get("value", "")
                 if self.first_option is None:
                     self.first_option = value
-                    self.data.setdefault(self.select, value)
+                    self.data[self.select] = value
                 if "selected" in a:
                     self.data[self.select] = value
             elif tag == "textarea" and name:
