@@ -63,6 +63,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(entries_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(health_bp)
+    from app.status import bp as status_bp
+
+    app.register_blueprint(status_bp)
 
     from app import cli, errors
 

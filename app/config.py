@@ -120,6 +120,9 @@ def load_config(env: dict[str, str] | None = None, instance: Path | None = None)
         "UPSTREAM_CONNECT_TIMEOUT": _number(env, "VAULT_CONSOLE_CONNECT_TIMEOUT", 5, minimum=0.1),
         "UPSTREAM_READ_TIMEOUT": _number(env, "VAULT_CONSOLE_READ_TIMEOUT", 30, minimum=0.1),
         "UPSTREAM_RETRIES": int(_number(env, "VAULT_CONSOLE_RETRIES", 2, minimum=0)),
+        "UPSTREAM_MAX_RESPONSE_BYTES": int(
+            _number(env, "VAULT_CONSOLE_MAX_RESPONSE_MB", 64, minimum=1) * 1024 * 1024
+        ),
         "ENTRY_CACHE_TTL": _number(env, "VAULT_CONSOLE_CACHE_TTL", 15, minimum=0),
         "IDLE_TIMEOUT_SECONDS": int(idle_minutes * 60),
         "SUDO_SECONDS": int(_number(env, "VAULT_CONSOLE_SUDO_MINUTES", 5, minimum=1) * 60),

@@ -49,10 +49,13 @@ def error_response(status: int, message: str | None = None, title: str | None = 
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
+        from app.auth.session import _local_path
+
         message = "Your session expired or the form was stale. Reload the page and try again."
-        if not is_htmx() and request.method == "POST" and request.referrer:
+        back = _local_path(request.referrer)  # only ever back to a page of this site
+        if not is_htmx() and request.method == "POST" and back:
             flash(message, "error")
-            return redirect(request.referrer, 303)
+            return redirect(back, 303)
         return error_response(400, message, "Form expired")
 
     @app.errorhandler(AuditUnavailable)

@@ -28,6 +28,7 @@ class UpstreamHolder:
             "connect_timeout": app.config["UPSTREAM_CONNECT_TIMEOUT"],
             "read_timeout": app.config["UPSTREAM_READ_TIMEOUT"],
             "retries": app.config["UPSTREAM_RETRIES"],
+            "max_response_bytes": app.config["UPSTREAM_MAX_RESPONSE_BYTES"],
         }
         self._client: CloudCruiseClient | None = None
         self._sandbox: Any = None

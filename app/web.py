@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from flask import Flask, Response, make_response, redirect, render_template, request, url_for
+from flask_login import login_required
 from jinja2_fragments.flask import render_block, render_blocks
 
 from app.cloudcruise.intervals import describe_interval
@@ -84,5 +85,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["ui"] = app.jinja_env.get_template("shared/_ui.html").module
 
     @app.get("/")
+    @login_required
     def index():
         return redirect(url_for("entries.list"))

@@ -351,6 +351,25 @@ class CloudCruiseClient:
         rows = self._expect(payload, list, "the provider items")
         return [row for row in rows if isinstance(row, dict) and row.get("ref")]
 
+    # ------------------------------------------------------------------ diagnostics
+    def probe(self) -> dict[str, Any]:
+        """One cheap authenticated read: latency and the server's clock (``Date`` header)."""
+        from email.utils import parsedate_to_datetime
+
+        started = time.perf_counter()
+        resp = self.session.get(
+            self.base_url + "/secret-providers", timeout=self.timeout, allow_redirects=False
+        )
+        latency_ms = (time.perf_counter() - started) * 1000
+        resp.close()
+        server_time = None
+        if resp.headers.get("Date"):
+            try:
+                server_time = parsedate_to_datetime(resp.headers["Date"])
+            except (TypeError, ValueError):
+                server_time = None
+        return {"status": resp.status_code, "latency_ms": latency_ms, "server_time": server_time}
+
     # ------------------------------------------------------------------ secrets
     def decrypt_secret(self, entry: VaultEntry, field: str) -> Any:
         """Plaintext of one encrypted field of ``entry`` (raises crypto.DecryptionError)."""
