@@ -144,7 +144,10 @@ def error_from_response(status: int, body: Any, retry_after: float | None) -> Cl
     if status == 429:
         if retry_after is None and isinstance(body_dict.get("retryAfterSeconds"), int | float):
             retry_after = float(body_dict["retryAfterSeconds"])
-        return RateLimitedError(message, retry_after=retry_after, **common)
+        wait = f"Retry in {int(retry_after)} s." if retry_after is not None else "Retry shortly."
+        return RateLimitedError(
+            f"CloudCruise is rate limiting this console. {wait}", retry_after=retry_after, **common
+        )
     if status >= 500:
         return UnavailableError(
             f"CloudCruise answered {status}" + (f": {message}" if message else "."),

@@ -35,8 +35,7 @@ def upstream_message(exc: CloudCruiseError) -> str:
     if isinstance(exc, AuthError):
         return "CloudCruise rejected the API key or the encryption key; nothing was saved."
     if isinstance(exc, RateLimitedError):
-        wait = f" Retry in {int(exc.retry_after)} s." if exc.retry_after else " Retry shortly."
-        return "CloudCruise is rate limiting this console." + wait
+        return exc.message
     if isinstance(exc, ValidationError) and not exc.general_errors and exc.field_errors:
         return "CloudCruise rejected some fields; see the messages beside them."
     return f"{exc.message} Your input is kept; submit again to retry."
