@@ -116,7 +116,7 @@ def test_invalid_input_gets_messages_beside_fields_and_keeps_typed_values(client
     assert 'value="http://localhost:3000"' in html and 'value="Narnia"' in html
     assert "[not json" in html
     assert "nora@example.com" not in html and "S0me p" not in html
-    assert "enter the username, password, tfa secret again" in html
+    assert "enter the username, password, TFA secret again" in html
     # nothing was sent upstream
     assert fetch_or_none(sandbox, data) is None
     assert before  # the list was reachable before

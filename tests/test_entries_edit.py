@@ -329,3 +329,36 @@ def test_provider_bind_and_unbind(editor, sandbox, recorder):
     assert _save(editor, entry.id, "provider", data, token).status_code == 200
     unbound = fetch(sandbox, entry.permissioned_user_id, entry.domain)
     assert unbound.secret_provider_id is None and unbound.password == "Back-in-vault-1"
+
+
+def test_a_secret_asked_for_again_cannot_be_dropped_silently(editor, sandbox, recorder):
+    entry = make_entry(sandbox)
+    token = csrf(editor)
+    data = _edit_form(editor, entry.id, "credentials")
+    data.update(user_alias="x" * 300, password="Brand-new-pass-1")  # alias too long: refused
+    refused = _save(editor, entry.id, "credentials", data, token)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "Brand-new-pass-1" not in html
+    again = form_fields(html, "form-credentials")
+    assert again["retype"] == "New password" and again.get("password", "") == ""
+    again["user_alias"] = "Fixed alias"
+    blocked = _save(editor, entry.id, "credentials", again, token)
+    assert blocked.status_code == 422
+    assert "Enter the new password again (it was not saved), or Cancel." in blocked.get_data(True)
+    assert recorder.writes("PUT") == []
+    again["password"] = "Brand-new-pass-1"
+    assert _save(editor, entry.id, "credentials", again, token).status_code == 200
+    assert fetch(sandbox, entry.permissioned_user_id, entry.domain).password == "Brand-new-pass-1"
+
+
+def test_binding_a_provider_refreshes_the_credentials_section_too(editor, sandbox):
+    sdk = sdk_for(sandbox)
+    provider = next(p for p in sdk.secret_providers.list() if sdk.secret_providers.list_items(p.id))
+    item = sdk.secret_providers.list_items(provider.id)[0]
+    entry = make_entry(sandbox)
+    token = csrf(editor)
+    data = _edit_form(editor, entry.id, "provider")
+    data.update(binding="provider", secret_provider_id=provider.id, secret_ref=item.ref)
+    html = _save(editor, entry.id, "provider", data, token).get_data(as_text=True)
+    assert 'id="section-credentials" aria-labelledby="h-credentials" hx-swap-oob="true"' in html
+    assert "Resolved from 1Password at run time" in html

@@ -72,7 +72,8 @@ class AuditQuery:
     def from_args(cls, args: Mapping[str, str]) -> AuditQuery:
         def cursor(name: str) -> int | None:
             value = args.get(name, "")
-            return int(value) if value.isdigit() else None
+            # ids are SQLite INTEGERs: anything longer than 18 digits cannot be one
+            return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
 
         action = (args.get("action") or "").strip()[:64]
         return cls(

@@ -29,6 +29,7 @@ from app.services.entry_updates import Conflict, diff, save
 from app.web import render
 
 MAX_BULK = 2000
+NO_SELECTION = "Select at least one entry first (tick rows, or “all entries matching”)."
 WORKERS = 6
 
 
@@ -107,7 +108,7 @@ def bulk_choose():
     if problem or not rows:
         return _render(
             "choose", kind, FORMS[kind](formdata=None), 422, rows=[],
-            banner=problem or "Select at least one entry first.",
+            banner=problem or NO_SELECTION,
         )  # fmt: skip
     return _render("choose", kind, FORMS[kind](formdata=None), rows=rows)
 
@@ -121,8 +122,10 @@ def bulk_preview():
         rows, problem = _selection(request.form)
     except CloudCruiseError as exc:
         return _render("choose", kind, form, 503, rows=[], banner=exc.message)
-    if not form.validate() or problem:
-        return _render("choose", kind, form, 422, rows=rows, banner=problem)
+    if problem or not rows:
+        return _render("choose", kind, form, 422, rows=[], banner=problem or NO_SELECTION)
+    if not form.validate():
+        return _render("choose", kind, form, 422, rows=rows)
     items = _plan(rows, form.wanted())
     return _render("preview", kind, form, items=items, summary=_count(items))
 
@@ -136,8 +139,10 @@ def bulk_apply():
         rows, problem = _selection(request.form)
     except CloudCruiseError as exc:
         return _render("choose", kind, form, 503, rows=[], banner=exc.message)
-    if not form.validate() or problem:
-        return _render("choose", kind, form, 422, rows=rows, banner=problem)
+    if problem or not rows:
+        return _render("choose", kind, form, 422, rows=[], banner=problem or NO_SELECTION)
+    if not form.validate():
+        return _render("choose", kind, form, 422, rows=rows)
     wanted = form.wanted()
     items = _plan(rows, wanted)
     batch_id = audit.new_batch_id()

@@ -55,8 +55,17 @@ def _providers(form: SectionForm) -> str | None:
     return None
 
 
+#: Other sections that show what a section changes, refreshed out of band after a save
+#: (binding a provider changes what Credentials shows).
+ALSO_REFRESH = {"provider": ["credentials"]}
+
+
 def _page(entry, section: str, *, status: int = 200, editing: bool = True, **context):
-    blocks = [section, "header"] if not editing and is_htmx() else section
+    blocks: str | list[str] = section
+    also = ALSO_REFRESH.get(section, []) if not editing and is_htmx() else []
+    if not editing and is_htmx():
+        blocks = [section, "header", *also]
+    context["oob"] = set(also)
     return render(
         "entries/detail.html",
         block=blocks,

@@ -33,6 +33,9 @@ def _clean(field: Any) -> Any:
 
 
 class SectionForm(FlaskForm):
+    class Meta:
+        retype = ""  # labels of secrets the previous attempt asked to enter again
+
     updated_at = HiddenField()
     #: entry field names this section may change (in the order the conflict panel lists them)
     FIELDS: tuple[str, ...] = ()
@@ -57,9 +60,23 @@ class SectionForm(FlaskForm):
         """Checks beyond per-field validators (run after them, before cross-field checks)."""
         return True
 
+    def check_retyped(self, retype: str) -> bool:
+        """After an error the form asked for typed secrets again (they are never sent back);
+        saving without them would silently drop the change, so it is refused instead."""
+        ok = True
+        labels = {n: getattr(self, n).label.text for n in self.SECRETS}
+        for name, label in labels.items():
+            if label in retype.split(",") and not getattr(self, name).data:
+                getattr(self, name).errors.append(
+                    f"Enter the {label.lower()} again (it was not saved), or Cancel."
+                )
+                ok = False
+        return ok
+
     def validate(self, extra_validators: Any = None) -> bool:
         ok = super().validate(extra_validators)  # resets every field's errors first
         ok = self.check_fields() and ok
+        ok = self.check_retyped(self.meta.retype) and ok
         if not ok:
             return False
         for name, message in self.cross_check(self.wanted()).items():
@@ -257,8 +274,16 @@ class ProxyForm(SectionForm):
     def forget_secrets(self) -> list[str]:
         if self.mode == "custom" and self.proxy_value.data:
             self.proxy_value.data = ""
-            return ["proxy URL"]
+            return ["Proxy URL"]
         return []
+
+    def check_retyped(self, retype: str) -> bool:
+        if "Proxy URL" in retype.split(",") and not (self.proxy_value.data or "").strip():
+            self.proxy_value.errors.append(
+                "Enter the proxy URL again (it was not saved), or Cancel."
+            )
+            return False
+        return True
 
 
 class ProviderForm(SectionForm):
@@ -352,6 +377,7 @@ def form_for(section: str, entry: VaultEntry, formdata: Any = None) -> SectionFo
     if cls is ProviderForm:
         prefill["binding"] = "provider" if entry.provider_backed else "stored"
     kwargs = {"formdata": formdata} if formdata is not None else {"formdata": None}
-    form = cls(data=prefill, **kwargs)
+    retype = (formdata.get("retype", "") if formdata is not None else "")[:200]
+    form = cls(data=prefill, meta={"retype": retype}, **kwargs)
     form.bind_entry(entry)
     return form

@@ -160,7 +160,8 @@ class EntryForm(FlaskForm):
     def values(self) -> dict[str, Any]:
         """Cleaned values of every entry field (None where empty)."""
         provider = self.source.data == "provider"
-        tfa = rules.tfa_method(self.tfa_method.data) if self.tfa_method.data else None
+        # an unknown choice is already an error on the field (SelectField); treat it as none
+        tfa = self.tfa_method.data if self.tfa_method.data in rules.TFA_METHODS else None
         return {
             "permissioned_user_id": getattr(self.permissioned_user_id, "clean", None),
             "domain": getattr(self.domain, "clean", None),

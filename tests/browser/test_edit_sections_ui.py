@@ -443,7 +443,7 @@ def test_two_factor_bad_secret_is_refused_and_must_be_typed_again(page, live_ser
     # a secret is never sent back to the browser: the form says to type it again
     expect(secret).to_have_value("")
     expect(form.get_by_role("status")).to_contain_text(
-        "Secrets are never sent back to your browser: enter the new tfa secret again."
+        "Secrets are never sent back to your browser: enter the new TFA secret again, or Cancel"
     )
     assert _snapshot(sandbox, entry) == before
     _same_document(page)
