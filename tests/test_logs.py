@@ -66,3 +66,54 @@ def test_logs_are_json_lines_with_request_ids_and_no_secrets(
     assert len(forbidden) > 40
     leaked = [secret for secret in forbidden if secret in text]
     assert leaked == []
+
+
+def test_a_full_scenario_leaves_no_secret_in_the_logs(app, client, auth, sandbox, log_stream):
+    """Create, reveal, view codes, edit every secret field, bulk change, export: then search the
+    log for every plaintext and ciphertext involved."""
+    import re
+
+    from tests.entries_support import csrf, fetch, form_fields, hx, make_entry
+
+    auth.login("scenario", "admin")
+    token = csrf(client)
+    secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    entry = make_entry(sandbox, tfa_method="AUTHENTICATOR", tfa_secret=secret,
+                       proxy_setting="custom", proxy_value="socks5://u:Pr0xyPw@proxy.example.net:1080",
+                       allow_multiple_sessions=True)  # fmt: skip
+    before = fetch(sandbox, entry.permissioned_user_id, entry.domain, decrypt=False)
+    for field in ("password", "user_name", "tfa_secret", "proxy_value"):
+        hx(client, "POST", f"/entries/{entry.id}/secrets/{field}/reveal", token,
+           data={"password": auth.PASSWORD})  # fmt: skip
+    hx(client, "POST", f"/entries/{entry.id}/tfa-code", token)
+    edits = {
+        "credentials": {"password": "Edited-Pass-77", "user_name": "edited@example.com"},
+        "twofactor": {"tfa_secret": "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU"},
+        "proxy": {"proxy_value": "http://v:Pr0xyPw2@proxy2.example.net:8080"},
+        "session": {"cookies_action": "replace",
+                    "cookies": '[{"name": "sid", "value": "CookieVal99", "domain": ".e.com"}]'},
+    }  # fmt: skip
+    for section, changes in edits.items():
+        html = hx(client, "GET", f"/entries/{entry.id}/sections/{section}/edit").get_data(True)
+        data = form_fields(html, f"form-{section}")
+        data.update(changes)
+        assert (
+            hx(
+                client, "POST", f"/entries/{entry.id}/sections/{section}", token, data=data
+            ).status_code
+            == 200
+        )
+    client.post("/entries/bulk/apply", data={"csrf_token": token, "kind": "concurrency",
+                "ids": entry.id, "allow_multiple_sessions": "keep", "max_concurrency_action": "set",
+                "max_concurrency": "4", "prevent_concurrency_during_login": "keep"})  # fmt: skip
+    client.post("/audit/export", data={"csrf_token": token, "format": "jsonl"}).get_data()
+    after = fetch(sandbox, entry.permissioned_user_id, entry.domain, decrypt=False)
+    forbidden = {
+        secret, "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU", "Pr0xyPw", "Pr0xyPw2", "Edited-Pass-77",
+        "edited@example.com", "Corr3ct-Horse!", "CookieVal99", auth.PASSWORD,
+        before.password, before.user_name, before.tfa_secret, before.proxy_value,
+        after.password, after.user_name, after.tfa_secret, after.proxy_value,
+    }  # fmt: skip
+    text = log_stream.getvalue()
+    assert re.search(r'"action": "entry.credentials.update"', text)  # the scenario was logged
+    assert [s for s in forbidden if s and s in text] == []
