@@ -25,7 +25,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     except ConfigError as exc:
         # A clear one-line message instead of a traceback, for `make run` and gunicorn alike.
         print(f"Vault Console configuration error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+        # 3 is gunicorn's "worker failed to boot": the arbiter stops instead of restarting
+        # the worker forever. Elsewhere (flask CLI) 2, the usual "bad usage" code.
+        raise SystemExit(3 if "gunicorn" in sys.modules else 2) from None
     settings.update({k: v for k, v in (config or {}).items() if k != "ENV"})
 
     app = Flask(
@@ -37,8 +39,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(settings)
 
     from app import logs
+    from app.services import passwords
 
     logs.init_app(app)
+    passwords.configure(app.config["ARGON2_MEMORY_KIB"], app.config["ARGON2_TIME_COST"])
 
     from app.extensions import csrf, db, login_manager
 

@@ -136,4 +136,7 @@ def load_config(env: dict[str, str] | None = None, instance: Path | None = None)
         "REMEMBER_COOKIE_SECURE": secure_cookies,
         "WTF_CSRF_TIME_LIMIT": None,  # tokens live as long as the session
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        # Argon2id cost of operator passwords; 0 = argon2-cffi's defaults (64 MiB, 3 passes)
+        "ARGON2_MEMORY_KIB": int(_number(env, "VAULT_CONSOLE_ARGON2_MEMORY_KIB", 0)),
+        "ARGON2_TIME_COST": int(_number(env, "VAULT_CONSOLE_ARGON2_TIME_COST", 0)),
     }

@@ -188,3 +188,30 @@ def test_console_writes_invalidate_the_cache(tmp_path, sandbox):
     assert response.status_code == 303, response.get_data(True)
     html = client.get("/entries?q=cache-invalidation-check").get_data(True)
     assert "cache-invalidation-check" in html and "Showing <strong>1–1</strong>" in html
+
+
+def test_a_save_updates_the_cached_list_without_refetching(tmp_path, sandbox):
+    from tests.conftest import AuthActions
+    from tests.entries_support import csrf, form_fields, hx
+
+    entry = make_entry(sandbox, user_alias="Before cache update")
+    app = make_app(tmp_path, sandbox, ENTRY_CACHE_TTL=3600)
+    client = app.test_client()
+    AuthActions(app, client).login("cachey", "editor")
+    assert "Before cache update" in client.get("/entries?q=Before+cache").get_data(True)
+    token = csrf(client)
+    data = form_fields(
+        hx(client, "GET", f"/entries/{entry.id}/sections/credentials/edit").get_data(True),
+        "form-credentials",
+    )
+    data["user_alias"] = "After cache update"
+    assert (
+        hx(
+            client, "POST", f"/entries/{entry.id}/sections/credentials", token, data=data
+        ).status_code
+        == 200
+    )
+    sandbox.faults.add("status", status=500, method="GET", path="/vault", times=None)
+    html = client.get("/entries?q=After+cache").get_data(as_text=True)
+    assert "After cache update" in html and "could not be loaded" not in html
+    assert len(sandbox.faults.list()) == 1  # the list came from the updated cache

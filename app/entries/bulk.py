@@ -179,7 +179,6 @@ def bulk_apply():
         # thread at a time)
         futures = [pool.submit(copy_current_request_context(apply_one), item) for item in items]
         items = [future.result() for future in futures]
-    entries.invalidate()
     summary = _count(items)
     return _render(
         "results", kind, form, items=items, summary=summary, batch_id=batch_id,

@@ -68,11 +68,20 @@ def exists(pid: str, domain: str) -> VaultEntry | None:
         return None
 
 
-def create(fields: dict[str, Any]) -> VaultEntry:
+def _written(call, *, removed: str | None = None):
+    """Run a write; fold its result into the cache, or drop the cache if the outcome is
+    unknown (an error may still have changed the entry upstream)."""
     try:
-        return upstream.client().create_entry(fields, request_id=_rid())
-    finally:
+        result = call()
+    except Exception:
         invalidate()
+        raise
+    _cache().apply(result if isinstance(result, VaultEntry) else None, removed=removed)
+    return result
+
+
+def create(fields: dict[str, Any]) -> VaultEntry:
+    return _written(lambda: upstream.client().create_entry(fields, request_id=_rid()))
 
 
 def update(entry: VaultEntry, changes: dict[str, Any]) -> VaultEntry:
@@ -80,20 +89,20 @@ def update(entry: VaultEntry, changes: dict[str, Any]) -> VaultEntry:
     body = {"id": entry.id, "permissioned_user_id": entry.permissioned_user_id}
     body["domain"] = entry.domain
     body.update(changes)
-    try:
-        return upstream.client().update_entry(body, request_id=_rid())
-    finally:
-        invalidate()
+    return _written(lambda: upstream.client().update_entry(body, request_id=_rid()))
 
 
 def delete(entry: VaultEntry) -> None:
-    try:
-        upstream.client().delete_entry(entry.permissioned_user_id, entry.domain, request_id=_rid())
-    finally:
-        invalidate()
+    _written(
+        lambda: upstream.client().delete_entry(
+            entry.permissioned_user_id, entry.domain, request_id=_rid()
+        ),
+        removed=str(entry.id),
+    )
 
 
 def clear_browser_state(entry: VaultEntry) -> bool:
+    # the answer is {"success": true}, not the entry: the next read refreshes the cache
     try:
         return upstream.client().clear_browser_state(
             entry.permissioned_user_id, entry.domain, request_id=_rid()

@@ -197,6 +197,26 @@ class EntryCache:
             return snapshot
 
     def invalidate(self) -> None:
-        """Drop the snapshot (after the console's own writes)."""
+        """Drop the snapshot (the next read fetches everything again)."""
         self._generation += 1
         self._snapshot = None
+
+    def apply(self, entry: VaultEntry | None = None, *, removed: str | None = None) -> None:
+        """Fold one of the console's own writes into the snapshot (copy on write), so the
+        list stays warm and shows the change at once; other processes see it within the TTL.
+        """
+        with self._fetch_lock:
+            current = self._snapshot
+            if current is None or current.stale_error is not None:
+                return
+            drop = {removed} if removed else set()
+            new_row = EntryRow.of(entry) if entry is not None and entry.id else None
+            if new_row is not None:
+                drop.add(new_row.id)
+            rows = [r for r in current.rows if r.id not in drop]
+            if new_row is not None:
+                rows.append(new_row)
+            snapshot = Snapshot(rows, current.fetched_at)
+            snapshot.by_id = {r.id: r for r in rows if r.id}
+            self._generation += 1
+            self._snapshot = snapshot

@@ -11,6 +11,20 @@ _hasher = PasswordHasher()
 #: Verified against when the username is unknown, so timing does not reveal which names exist.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
+
+def configure(memory_kib: int | None = None, time_cost: int | None = None) -> None:
+    """Argon2id cost (defaults: argon2-cffi's RFC 9106 low-memory profile). Existing hashes
+    keep verifying; they are re-hashed with the new cost at the next sign-in."""
+    global _hasher, _DUMMY_HASH
+    defaults = PasswordHasher()
+    _hasher = PasswordHasher(
+        time_cost=time_cost or defaults.time_cost,
+        memory_cost=memory_kib or defaults.memory_cost,
+        parallelism=defaults.parallelism,
+    )
+    _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
 MIN_LENGTH = 12
 
 
