@@ -510,8 +510,11 @@ def main() -> None:
                 spent = time.perf_counter()
                 while len(samples) < args.runs:
                     gc.collect()
-                    base.append(once(lambda c=client: get_page(c, baseline_path)))
-                    samples.append(once(lambda c=client, p=path: get_page(c, p)))
+                    pair = [(base, baseline_path), (samples, path)]
+                    if len(samples) % 2:  # alternate which of the two goes first
+                        pair.reverse()
+                    for into, url in pair:
+                        into.append(once(lambda c=client, u=url: get_page(c, u)))
                     if len(samples) >= 3 and time.perf_counter() - spent > args.budget:
                         break
                 results[(view, name)] = samples
