@@ -141,7 +141,7 @@ def audit_prune(before: str, archive: str | None) -> None:
         f"(sha256 {result.archive_sha256}) and removed them; the chain continues at "
         f"#{result.first_kept_id}."
     )
-    verification = audit.verify(audit.audit_log().read_engine)
+    verification, _ = audit.verify_and_checkpoint(audit.audit_log(), full=True)
     click.echo(verification.summary)
 
 

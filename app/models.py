@@ -96,6 +96,8 @@ class AuditEvent(Base):
         Index("ix_audit_events_target_id", "target_id", "id"),
         Index("ix_audit_events_outcome_id", "outcome", "id"),
         Index("ix_audit_events_request_id", "request_id"),
+        Index("ix_audit_events_target_pid_id", "target_pid", "id"),
+        Index("ix_audit_events_batch_id", "batch_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)

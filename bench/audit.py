@@ -55,7 +55,7 @@ from sqlalchemy import event  # noqa: E402
 from app import create_app  # noqa: E402
 from app.audit.query import ACTIONS  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.services import operators  # noqa: E402
+from app.services import audit, operators  # noqa: E402
 from app.services.audit import COLUMNS, GENESIS, canonical, chain_hash, verify  # noqa: E402
 
 PASSWORD = "bench-password-123"
@@ -459,8 +459,12 @@ def main() -> None:
         editor = sign_in(app, "bench-editor")
         admin = sign_in(app, "bench-admin")
 
-        # the admin's first view: no checkpoint yet, so the whole chain is verified inline
+        # A full verification never runs inside a page view: the admin's first view says
+        # "Not verified yet"; the full walk (timed separately below as verify()) sets the
+        # checkpoint, after which each admin view checks only newer events.
         first_admin = once(lambda: get_page(admin, "/audit"))
+        with app.app_context():
+            audit.verify_and_checkpoint(app.extensions["audit"], full=True)
         html = get_page(admin, "/audit")
         assert "Chain intact" in html, "chain not intact"
 
@@ -584,7 +588,7 @@ def main() -> None:
             f"(admin × {baseline['admin'] / baseline['editor']:.2f})"
         ],
     )
-    row("admin's first view, no checkpoint (ms)", [f"{first_admin:,.0f}"])
+    row("admin's first view, no checkpoint yet (ms)", [f"{first_admin:,.0f}"])
     row(
         f"full verify() of {checked:,} events (ms)",
         [f"{statistics.median(verify_runs) * 1000:,.0f}"],

@@ -1,18 +1,29 @@
-"""Filtering and keyset pagination over audit events (fast at millions of rows).
+"""Filtering and keyset pagination over audit events, fast at millions of rows.
 
 Pages are cut by event id, newest first: ``before=<id>`` shows older events, ``after=<id>``
-newer ones. Every filter is backed by an index that starts with the filtered column and ends
-with ``id`` (see the model), so a page costs the same on the millionth event as on the first.
+newer ones. Every page is built from *branches*: each branch is one query that an index
+serves in id order (``(operator, id)``, ``(action, id)``, ``(target_id, id)``,
+``(target_pid, id)``, ``request_id``, ``batch_id``, or the primary key), limited to one page;
+the branches' results are merged by id. Filters that would otherwise need ``OR`` or a prefix
+match (an entry by id *or* user id, an action group) become several branches instead.
+
+* Dates become an id range (ids and timestamps grow together: both are assigned under the
+  audit write lock), found with two lookups on the ``ts`` index.
+* Free text that looks like a request or batch id is an exact, indexed lookup. Other text is
+  a substring search, which no index serves: it is bounded to ``SEARCH_WINDOW`` events per
+  page, and the page offers to search further back.
 """
 
 from __future__ import annotations
 
+import heapq
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 
 from app.models import AuditEvent
 
@@ -39,6 +50,11 @@ ACTIONS = {
     "operator.disable": "Operator disabled",
     "audit.export": "Audit log exported",
 }
+GROUPS = {
+    "auth.": "All sign-in events",
+    "entry.": "All entry events",
+    "operator.": "All operator events",
+}
 OUTCOMES = {
     "success": "Success",
     "failure": "Failed upstream",
@@ -46,6 +62,9 @@ OUTCOMES = {
     "attempt": "Attempt",
 }
 PAGE_SIZE = 50
+#: Events a free-text (substring) search examines per page.
+SEARCH_WINDOW = 50_000
+_ID_LIKE = re.compile(r"^[0-9a-f]{32}$")
 
 
 def _date(value: str | None) -> date | None:
@@ -78,7 +97,7 @@ class AuditQuery:
         action = (args.get("action") or "").strip()[:64]
         return cls(
             operator=(args.get("operator") or "").strip().lower()[:64],
-            action=action if action in ACTIONS or action.endswith(".") else "",
+            action=action if action in ACTIONS or action in GROUPS else "",
             outcome=args.get("outcome", "") if args.get("outcome") in OUTCOMES else "",
             entry=(args.get("entry") or "").strip()[:255],
             since=_date(args.get("since")),
@@ -94,6 +113,11 @@ class AuditQuery:
         return any(
             (self.operator, self.action, self.outcome, self.entry, self.since, self.until, self.q)
         )
+
+    @property
+    def id_search(self) -> bool:
+        """Free text that is a request or batch id: an exact, indexed lookup."""
+        return bool(_ID_LIKE.match(self.q.lower()))
 
     def args(self, **changes: object) -> dict[str, str]:
         query = replace(self, **changes)  # type: ignore[arg-type]
@@ -115,48 +139,47 @@ class AuditQuery:
         args = self.args(**changes)
         return f"{base}?{urlencode(args)}" if args else base
 
-    def filters(self) -> Select:
-        """SELECT of matching events, without ordering or paging (also used by export)."""
-        stmt = select(AuditEvent)
+    # ---------------------------------------------------------------- SQL
+    def common(self) -> list:
+        """Conditions every branch shares (equality filters and the substring search)."""
+        conditions = []
         if self.operator:
-            stmt = stmt.where(AuditEvent.operator == self.operator)
-        if self.action:
-            if self.action.endswith("."):
-                stmt = stmt.where(AuditEvent.action.startswith(self.action, autoescape=True))
-            else:
-                stmt = stmt.where(AuditEvent.action == self.action)
+            conditions.append(AuditEvent.operator == self.operator)
         if self.outcome:
-            stmt = stmt.where(AuditEvent.outcome == self.outcome)
+            conditions.append(AuditEvent.outcome == self.outcome)
         elif not self.attempts:
-            stmt = stmt.where(AuditEvent.phase != "attempt")
+            conditions.append(AuditEvent.phase != "attempt")
+        if self.q and not self.id_search:
+            like = f"%{escape_like(self.q)}%"
+            columns = (
+                AuditEvent.target_pid, AuditEvent.target_domain, AuditEvent.message,
+                AuditEvent.operator, AuditEvent.action, AuditEvent.fields,
+            )  # fmt: skip
+            conditions.append(or_(*(c.ilike(like, escape="\\") for c in columns)))
+        return conditions
+
+    def branches(self) -> list[list]:
+        """Alternative conditions (one indexed query each); their union is the result."""
+        options: list[list[list]] = []
         if self.entry:
-            stmt = stmt.where(
-                or_(AuditEvent.target_id == self.entry, AuditEvent.target_pid == self.entry)
+            options.append(
+                [[AuditEvent.target_id == self.entry], [AuditEvent.target_pid == self.entry]]
             )
-        if self.since:
-            stmt = stmt.where(AuditEvent.ts >= self.since.isoformat())
-        if self.until:
-            stmt = stmt.where(AuditEvent.ts < (self.until + timedelta(days=1)).isoformat())
-        if self.q:
-            like = f"%{self.q}%"
-            stmt = stmt.where(
-                or_(
-                    *(
-                        column.ilike(like, escape="\\")
-                        for column in (
-                            AuditEvent.target_pid,
-                            AuditEvent.target_domain,
-                            AuditEvent.message,
-                            AuditEvent.operator,
-                            AuditEvent.action,
-                            AuditEvent.request_id,
-                            AuditEvent.batch_id,
-                            AuditEvent.fields,
-                        )
-                    )
-                )
-            )
-        return stmt
+        if self.action in GROUPS:
+            group = [a for a in ACTIONS if a.startswith(self.action)]
+            options.append([[AuditEvent.action == a] for a in group])
+        elif self.action:
+            options.append([[AuditEvent.action == self.action]])
+        if self.id_search:
+            q = self.q.lower()
+            options.append([[AuditEvent.request_id == q], [AuditEvent.batch_id == q]])
+        branches: list[list] = [[]]
+        for alternatives in options:
+            branches = [b + alt for b in branches for alt in alternatives]
+        return branches
+
+    def statement(self, branch: list) -> Select:
+        return select(AuditEvent).where(*self.common(), *branch)
 
 
 def escape_like(text: str) -> str:
@@ -168,29 +191,80 @@ class AuditPage:
     events: list[AuditEvent]
     newer: int | None  # cursor for the "newer" link (after=)
     older: int | None  # cursor for the "older" link (before=)
+    searched_from: int | None = None  # a bounded text search stopped here (search further back)
+
+
+def id_range(session, query: AuditQuery) -> tuple[int | None, int | None]:
+    """(lowest id, highest id) allowed by the date filters, via the ``ts`` index."""
+    low = high = None
+    if query.since:
+        low = session.scalar(
+            select(AuditEvent.id).where(AuditEvent.ts >= query.since.isoformat())
+            .order_by(AuditEvent.ts).limit(1)
+        )  # fmt: skip
+        low = low if low is not None else 2**62  # nothing that recent
+    if query.until:
+        end = (query.until + timedelta(days=1)).isoformat()
+        high = session.scalar(
+            select(AuditEvent.id).where(AuditEvent.ts < end)
+            .order_by(AuditEvent.ts.desc()).limit(1)
+        )  # fmt: skip
+        high = high if high is not None else -1  # nothing that old
+    return low, high
 
 
 def run(session, query: AuditQuery, page_size: int = PAGE_SIZE) -> AuditPage:
-    if query.q:
-        query = replace(query, q=escape_like(query.q))
-    stmt = query.filters()
+    low, high = id_range(session, query)
+    newest_first = query.after is None
     if query.after is not None:
-        rows = list(
-            session.scalars(
-                stmt.where(AuditEvent.id > query.after)
-                .order_by(AuditEvent.id.asc())
-                .limit(page_size + 1)
-            )
-        )
-        more_newer = len(rows) > page_size
-        events = list(reversed(rows[:page_size]))
-        newer = events[0].id if more_newer and events else None
-        older = events[-1].id if events else None
-        return AuditPage(events, newer, older)
+        low = max(low or 0, query.after + 1)
     if query.before is not None:
-        stmt = stmt.where(AuditEvent.id < query.before)
-    rows = list(session.scalars(stmt.order_by(AuditEvent.id.desc()).limit(page_size + 1)))
-    events = rows[:page_size]
-    older = events[-1].id if len(rows) > page_size else None
-    newer = events[0].id if query.before is not None and events else None
-    return AuditPage(events, newer, older)
+        high = min(high if high is not None else query.before - 1, query.before - 1)
+    searched_from = None
+    if query.q and not query.id_search and newest_first:
+        top = high if high is not None else session.scalar(select(func.max(AuditEvent.id))) or 0
+        window_low = top - SEARCH_WINDOW + 1
+        if low is None or window_low > low:
+            low, searched_from = window_low, window_low
+    rows = _merged(session, query, low, high, page_size + 1, newest_first)
+    if newest_first:
+        events = rows[:page_size]
+        older = events[-1].id if len(rows) > page_size else None
+        if older is None and searched_from is not None and searched_from > 1:
+            older = searched_from  # nothing more in the window: continue below it
+        else:
+            searched_from = None
+        newer = events[0].id if query.before is not None and events else None
+        return AuditPage(events, newer, older, searched_from)
+    page = list(reversed(rows[:page_size]))
+    newer = page[0].id if len(rows) > page_size and page else None
+    return AuditPage(page, newer, page[-1].id if page else None)
+
+
+def _merged(session, query, low, high, limit, newest_first):
+    order = AuditEvent.id.desc() if newest_first else AuditEvent.id.asc()
+    results = []
+    for branch in query.branches():
+        stmt = query.statement(branch)
+        if low is not None:
+            stmt = stmt.where(AuditEvent.id >= low)
+        if high is not None:
+            stmt = stmt.where(AuditEvent.id <= high)
+        results.append(list(session.scalars(stmt.order_by(order).limit(limit))))
+    if len(results) == 1:
+        return results[0]
+    key = (lambda e: -e.id) if newest_first else (lambda e: e.id)
+    merged, seen = [], set()
+    for event in heapq.merge(*results, key=key):
+        if event.id not in seen:
+            seen.add(event.id)
+            merged.append(event)
+        if len(merged) == limit:
+            break
+    return merged
+
+
+def export_statements(query: AuditQuery, session) -> tuple[list[Select], int | None, int | None]:
+    """The branch statements and id bounds for streaming an export of ``query``'s view."""
+    low, high = id_range(session, query)
+    return [query.statement(branch) for branch in query.branches()], low, high

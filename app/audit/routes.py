@@ -6,14 +6,26 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
-from flask import Response, abort, flash, redirect, request, stream_with_context, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.audit import bp
-from app.audit.query import ACTIONS, OUTCOMES, AuditQuery, escape_like, run
+from app.audit.query import ACTIONS, GROUPS, OUTCOMES, AuditQuery, id_range, run
+from app.audit.query import _merged as merged_page
 from app.auth.session import role_required, start_sudo, sudo_active
 from app.extensions import db
 from app.models import AuditEvent, Role
@@ -27,10 +39,19 @@ HISTORY_SIZE = 10
 
 
 def _chain_status():
+    """Admins see the chain status: events since the last checkpoint are verified now; a
+    first (full) verification runs in the background, never inside this request."""
     if not current_user.is_admin:
         return None
-    result, checkpoint = audit.verify_and_checkpoint(audit.audit_log())
-    return {"result": result, "checkpoint": checkpoint}
+    log = audit.audit_log()
+    running = audit.full_verification_running()
+    full = audit.last_full_verification()
+    if full is not None and not full.ok:  # a full walk found a break: keep showing it
+        return {"result": full, "checkpoint": None, "running": running}
+    if not audit.has_checkpoint(log):
+        return {"result": None, "checkpoint": None, "running": running}
+    result, checkpoint = audit.verify_and_checkpoint(log)
+    return {"result": result, "checkpoint": checkpoint, "running": running}
 
 
 @bp.get("")
@@ -44,6 +65,7 @@ def index():
         query=query,
         page=page,
         actions=ACTIONS,
+        groups=GROUPS,
         outcomes=OUTCOMES,
         operator_names=[op.username for op in operators.all_operators()] + ["cli"],
         chain=_chain_status() if not request.headers.get("HX-Request") else None,
@@ -54,8 +76,11 @@ def index():
 @bp.post("/verify")
 @role_required(Role.ADMIN)
 def verify_full():
-    result, _ = audit.verify_and_checkpoint(audit.audit_log(), full=True)
-    flash(result.summary, "success" if result.ok else "error")
+    """Walk the whole chain in a background thread (long at millions of events)."""
+    if audit.start_full_verification(current_app._get_current_object()):
+        flash("Verifying the whole chain in the background; this page shows the result.", "info")
+    else:
+        flash("A full verification is already running.", "info")
     return redirect(url_for("audit.index"), 303)
 
 
@@ -127,26 +152,20 @@ def export():
         start_sudo()
     filters = json.dumps(query.args(before=None, after=None), sort_keys=True)
     attempt = audit.attempt("audit.export", message=f"{fmt} export, filters {filters}")
-    if query.q:
-        from dataclasses import replace
-
-        query = replace(query, q=escape_like(query.q))
-    stmt = query.filters().with_only_columns(*AuditEvent.__table__.columns)
+    query = replace(query, before=None, after=None)
     engine = audit.audit_log().read_engine
 
     def rows() -> Iterator[dict]:
-        last = None
-        with engine.connect() as conn:
+        with Session(engine) as session:
+            low, high = id_range(session, query)
             while True:
-                page = stmt.order_by(AuditEvent.id.desc()).limit(2000)
-                if last is not None:
-                    page = page.where(AuditEvent.id < last)
-                batch = conn.execute(page).mappings().all()
+                batch = merged_page(session, query, low, high, 2000, True)
                 if not batch:
                     return
-                for row in batch:
-                    yield dict(row)
-                last = batch[-1]["id"]
+                for event in batch:
+                    yield {c: getattr(event, c) for c in EXPORT_COLUMNS}
+                high = batch[-1].id - 1
+                session.expunge_all()
 
     def generate() -> Iterator[str]:
         count = 0

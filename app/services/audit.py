@@ -17,10 +17,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import hmac
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -43,6 +46,7 @@ SECRET_FIELDS = frozenset({"user_name", "password", "tfa_secret"})
 #: Session blobs hold live tokens: recorded as changed + fingerprint + size only.
 SESSION_BLOBS = frozenset({"cookies", "local_storage", "session_storage"})
 COLUMNS = tuple(c.name for c in AuditEvent.__table__.columns if c.name != "hash")
+_SORTED = tuple(sorted(COLUMNS))
 MAX_TEXT = 500
 
 
@@ -56,11 +60,9 @@ def now_iso() -> str:
 
 def canonical(row: Mapping[str, Any]) -> str:
     """The exact text that is hashed for an event (every column except ``hash``)."""
+    # keys in sorted order: the same bytes as json.dumps(..., sort_keys=True), cheaper
     return json.dumps(
-        {name: row.get(name) for name in COLUMNS},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=True,
+        {name: row.get(name) for name in _SORTED}, separators=(",", ":"), ensure_ascii=True
     )
 
 
@@ -84,7 +86,10 @@ def is_secret_change(name: str, after: Mapping[str, Any]) -> bool:
 class AuditLog:
     """Appends events to the audit table; one instance per app."""
 
-    def __init__(self, url: str, hmac_key: str) -> None:
+    def __init__(self, url: str, hmac_key: str, lock_path: str | None = None) -> None:
+        #: appenders on this host queue on a file lock (woken by the kernel) before taking the
+        #: database write lock, instead of SQLite's busy-wait sleeps
+        self.lock_path = lock_path
         #: writes: every transaction takes the write lock up front (SQLite BEGIN IMMEDIATE)
         self.engine = make_engine(url)
         #: reads (verification, export): plain transactions that never block appends
@@ -160,7 +165,7 @@ class AuditLog:
             if row[name] is not None and not isinstance(row[name], str):
                 row[name] = json.dumps(row[name], sort_keys=True, ensure_ascii=True, default=str)
         try:
-            with self.engine.begin() as conn:
+            with _host_lock(self.lock_path), self.engine.begin() as conn:
                 if self.engine.dialect.name == "postgresql":
                     conn.execute(text("LOCK TABLE audit_events IN EXCLUSIVE MODE"))
                 head = conn.execute(
@@ -194,7 +199,23 @@ class AuditLog:
 
 
 def init_app(app: Any) -> None:
-    app.extensions["audit"] = AuditLog(app.config["DATABASE_URL"], app.config["AUDIT_HMAC_KEY"])
+    lock = f"{app.config['INSTANCE_PATH']}/audit.lock"
+    app.extensions["audit"] = AuditLog(
+        app.config["DATABASE_URL"], app.config["AUDIT_HMAC_KEY"], lock
+    )
+
+
+@contextlib.contextmanager
+def _host_lock(path: str | None) -> Iterator[None]:
+    if path is None:
+        yield
+        return
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 # ---------------------------------------------------------------------------- request glue
@@ -333,6 +354,45 @@ def new_batch_id() -> str:
 
 # ---------------------------------------------------------------------------- verification
 
+_full: dict[str, Any] = {"thread": None, "started": None, "result": None}
+_full_lock = threading.Lock()
+
+
+def last_full_verification() -> Verification | None:
+    """The result of the latest background full verification in this process."""
+    return _full["result"]
+
+
+def has_checkpoint(log_: AuditLog) -> bool:
+    from app.models import AuditCheckpoint
+
+    with log_.read_engine.connect() as conn:
+        return conn.execute(select(AuditCheckpoint.id).limit(1)).first() is not None
+
+
+def full_verification_running() -> float | None:
+    """Seconds since a background full verification (in this process) started, or None."""
+    thread = _full["thread"]
+    return time.time() - _full["started"] if thread is not None and thread.is_alive() else None
+
+
+def start_full_verification(app: Any) -> bool:
+    """Walk the whole chain in a background thread; the result becomes the checkpoint."""
+    with _full_lock:
+        if full_verification_running() is not None:
+            return False
+
+        def work() -> None:
+            with app.app_context():
+                result, _ = verify_and_checkpoint(app.extensions["audit"], full=True)
+                _full["result"] = result
+                log.info("audit full verification", extra={"summary": result.summary})
+
+        thread = threading.Thread(target=work, name="audit-verify", daemon=True)
+        _full.update(thread=thread, started=time.time())
+        thread.start()
+        return True
+
 
 @dataclass
 class Verification:
@@ -349,21 +409,19 @@ class Verification:
         return f"Chain broken at event #{self.first_bad_id}: {self.reason}"
 
 
+_ALL = (*COLUMNS, "hash")
+_SELECT_AFTER = f"SELECT {', '.join(_ALL)} FROM audit_events WHERE id > :after ORDER BY id LIMIT :n"  # noqa: S608 - fixed column names
+
+
 def iter_events(conn: Connection, after_id: int = 0, batch: int = 5000) -> Iterator[dict]:
     last = after_id
     while True:
-        rows = conn.execute(
-            select(AuditEvent.__table__)
-            .where(AuditEvent.id > last)
-            .order_by(AuditEvent.id)
-            .limit(batch)
-        ).mappings()
-        count = 0
+        rows = conn.execute(text(_SELECT_AFTER), {"after": last, "n": batch}).fetchall()
         for row in rows:
-            count += 1
-            last = row["id"]
-            yield dict(row)
-        if count < batch:
+            event = dict(zip(_ALL, row, strict=True))
+            last = event["id"]
+            yield event
+        if len(rows) < batch:
             return
 
 
@@ -431,7 +489,8 @@ def verify_and_checkpoint(log_: AuditLog, *, full: bool = False) -> tuple[Verifi
             ).first()
     since = (point.through_id, point.through_hash) if point else None
     result = verify(engine, since)
-    if result.ok and result.last_id is not None:
+    moved = point is None or (result.last_id is not None and result.last_id != point.through_id)
+    if result.ok and result.last_id is not None and moved:
         with engine.connect() as conn:
             head_hash = conn.execute(
                 select(AuditEvent.hash).where(AuditEvent.id == result.last_id)
@@ -515,6 +574,7 @@ def prune(log_: AuditLog, before: str, archive_path: Any) -> PruneResult:
         for statement in drop:
             conn.execute(text(statement))
         conn.execute(AuditEvent.__table__.delete().where(AuditEvent.id <= cutoff_id))
+        conn.execute(text("DELETE FROM audit_checkpoints"))  # they may name pruned events
         for statement in restore:
             conn.execute(text(statement))
         conn.execute(
