@@ -290,3 +290,16 @@ def test_readyz_reports_each_dependency(app, client, sandbox):
     assert down.status_code == 503 and down.json["checks"]["upstream"] == "error: upstream 503"
     sandbox.faults.clear()
     assert client.get("/healthz").json == {"status": "ok"}
+
+
+def test_readyz_fails_when_the_database_cannot_be_written(app, client):
+    from sqlalchemy import create_engine, event
+
+    path = app.config["DATABASE_URL"].removeprefix("sqlite:///")
+    read_only = create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    event.listen(read_only, "connect", lambda c, _r: setattr(c, "isolation_level", None))
+    event.listen(read_only, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+    app.extensions["audit"].engine = read_only
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json["checks"]["database"].startswith("error:")
