@@ -21,10 +21,17 @@ def healthz():
 def readyz():
     checks: dict[str, str] = {}
     try:
-        # the audit engine's transactions take the database write lock up front (SQLite
-        # BEGIN IMMEDIATE): this fails when the database cannot be written
-        with audit.audit_log().engine.begin() as conn:
-            conn.execute(text("SELECT 1"))
+        # a real write, rolled back: fails when the database cannot be written (read-only
+        # file, full disk, lock held for too long)
+        with audit.audit_log().engine.connect() as conn:
+            transaction = conn.begin()
+            conn.execute(
+                text(
+                    "INSERT INTO login_attempts (at, username, ip, success) "
+                    "VALUES (CURRENT_TIMESTAMP, '_readyz', '_readyz', 0)"
+                )
+            )
+            transaction.rollback()
         checks["database"] = "ok"
     except Exception as exc:  # noqa: BLE001 - report, never crash the probe
         checks["database"] = f"error: {type(exc).__name__}"
