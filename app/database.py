@@ -95,14 +95,15 @@ class Database:
     def upgrade(self, lock_dir: Path, revision: str = "head") -> None:
         """Apply Alembic migrations; a file lock keeps concurrent workers from racing."""
         assert self.engine is not None
-        with _file_lock(lock_dir / "migrate.lock"), self.engine.begin() as conn:
+        with file_lock(lock_dir / "migrate.lock"), self.engine.begin() as conn:
             cfg = alembic_config(self.url)
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
 
 
 @contextmanager
-def _file_lock(path: Path):
+def file_lock(path: Path):
+    """Exclusive lock on ``path`` shared by this host's processes (flock; woken by the kernel)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)

@@ -113,19 +113,29 @@ def bulk_choose():
     return _render("choose", kind, FORMS[kind](formdata=None), rows=rows)
 
 
-@bp.post("/bulk/preview")
-@role_required(Role.EDITOR)
-def bulk_preview():
+def _prepared() -> tuple[str, BulkForm, list[EntryRow], Any]:
+    """The kind, validated change and selection of a preview/apply request, or an error
+    page (the choose step again, with the reason) as the last element."""
     kind = _kind()
     form = FORMS[kind]()
     try:
         rows, problem = _selection(request.form)
     except CloudCruiseError as exc:
-        return _render("choose", kind, form, 503, rows=[], banner=exc.message)
+        return kind, form, [], _render("choose", kind, form, 503, rows=[], banner=exc.message)
     if problem or not rows:
-        return _render("choose", kind, form, 422, rows=[], banner=problem or NO_SELECTION)
+        error = _render("choose", kind, form, 422, rows=[], banner=problem or NO_SELECTION)
+        return kind, form, [], error
     if not form.validate():
-        return _render("choose", kind, form, 422, rows=rows)
+        return kind, form, rows, _render("choose", kind, form, 422, rows=rows)
+    return kind, form, rows, None
+
+
+@bp.post("/bulk/preview")
+@role_required(Role.EDITOR)
+def bulk_preview():
+    kind, form, rows, error = _prepared()
+    if error is not None:
+        return error
     items = _plan(rows, form.wanted())
     return _render("preview", kind, form, items=items, summary=_count(items))
 
@@ -133,16 +143,9 @@ def bulk_preview():
 @bp.post("/bulk/apply")
 @role_required(Role.EDITOR)
 def bulk_apply():
-    kind = _kind()
-    form = FORMS[kind]()
-    try:
-        rows, problem = _selection(request.form)
-    except CloudCruiseError as exc:
-        return _render("choose", kind, form, 503, rows=[], banner=exc.message)
-    if problem or not rows:
-        return _render("choose", kind, form, 422, rows=[], banner=problem or NO_SELECTION)
-    if not form.validate():
-        return _render("choose", kind, form, 422, rows=rows)
+    kind, form, rows, error = _prepared()
+    if error is not None:
+        return error
     wanted = form.wanted()
     items = _plan(rows, wanted)
     batch_id = audit.new_batch_id()

@@ -17,7 +17,7 @@ from app.cloudcruise import (
 )
 from app.cloudcruise.intervals import IntervalError, humanize_interval, parse_interval
 from app.entries import bp
-from app.entries.forms import EntryForm
+from app.entries.forms import EntryForm, load_provider_choices
 from app.models import Role
 from app.services import audit, entries
 from app.web import hx_redirect, render
@@ -41,19 +41,6 @@ def upstream_message(exc: CloudCruiseError) -> str:
     return f"{exc.message} Your input is kept; submit again to retry."
 
 
-def _provider_choices(form: EntryForm) -> str | None:
-    """Fill the provider pickers; returns an error message if they could not be loaded."""
-    try:
-        providers = entries.secret_providers()
-        chosen = form.secret_provider_id.data or ""
-        items = entries.provider_items(chosen) if chosen else []
-    except CloudCruiseError as exc:
-        form.set_providers([], [])
-        return f"The 1Password connections could not be loaded: {exc.message}"
-    form.set_providers(providers, items)
-    return None
-
-
 def _render_form(form: EntryForm, status: int = 200, **extra):
     return render("entries/new.html", block="form", status=status, form=form, **extra)
 
@@ -62,7 +49,7 @@ def _render_form(form: EntryForm, status: int = 200, **extra):
 @role_required(Role.EDITOR)
 def new():
     form = EntryForm()
-    provider_error = _provider_choices(form)
+    provider_error = load_provider_choices(form)
     if request.method == "GET":
         return _render_form(form, provider_error=provider_error)
     typed_key = {
@@ -121,7 +108,7 @@ def provider_items():
     """The item picker for a chosen provider connection (htmx swaps it into the form)."""
     form = EntryForm(formdata=None)
     form.secret_provider_id.data = request.args.get("secret_provider_id", "")
-    error = _provider_choices(form)
+    error = load_provider_choices(form)
     return render("entries/new.html", block="provider_items", form=form, items_error=error)
 
 

@@ -21,6 +21,7 @@ from app.cloudcruise.totp import current_code
 from app.entries import bp
 from app.entries.create import upstream_message
 from app.entries.edit_forms import SECTIONS, TITLES, ProviderForm, SectionForm, form_for
+from app.entries.forms import load_provider_choices
 from app.entries.presenters import EntryView
 from app.models import Role
 from app.services import audit, entries, entry_rules
@@ -42,17 +43,7 @@ def _section(section: str) -> str:
 
 
 def _providers(form: SectionForm) -> str | None:
-    if not isinstance(form, ProviderForm):
-        return None
-    try:
-        providers = entries.secret_providers()
-        chosen = form.secret_provider_id.data or ""
-        items = entries.provider_items(chosen) if chosen else []
-    except CloudCruiseError as exc:
-        form.set_providers([], [])
-        return f"The 1Password connections could not be loaded: {exc.message}"
-    form.set_providers(providers, items)
-    return None
+    return load_provider_choices(form) if isinstance(form, ProviderForm) else None
 
 
 #: Other sections that show what a section changes, refreshed out of band after a save

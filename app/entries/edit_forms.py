@@ -21,7 +21,15 @@ from wtforms import (
 )
 
 from app.cloudcruise import VaultEntry
-from app.entries.forms import PROXY_CHOICES, TFA_CHOICES, Rule, choices, fill_provider_choices
+from app.entries.forms import (
+    PROXY_CHOICES,
+    TFA_CHOICES,
+    ConcurrencyFields,
+    Rule,
+    SessionFields,
+    choices,
+    fill_provider_choices,
+)
 from app.services import entry_rules as rules
 from app.services.entry_rules import RuleError
 
@@ -150,27 +158,13 @@ class TwoFactorForm(SectionForm):
         return errors
 
 
-class SessionForm(SectionForm):
+class SessionForm(SessionFields, SectionForm):
     FIELDS = (
         "persist_cookies", "persist_local_storage", "persist_session_storage",
         "cookie_domain_to_store", "skip_csrf_cookies", "expiry_time_from_last_use",
         "expiry_time_from_session_data_set", "cookies", "local_storage", "session_storage",
     )  # fmt: skip
 
-    persist_cookies = BooleanField("Cookies")
-    persist_local_storage = BooleanField("Local storage")
-    persist_session_storage = BooleanField("Session storage")
-    cookie_domain_to_store = StringField(
-        "Cookie domain to store",
-        validators=[Rule(lambda v: rules.plain_text(v, "The cookie domain", 255))],
-    )
-    skip_csrf_cookies = BooleanField("Skip CSRF cookies")
-    expiry_time_from_last_use = StringField(
-        "Expire after last use", validators=[Rule(rules.interval)]
-    )
-    expiry_time_from_session_data_set = StringField(
-        "Expire after the session is saved", validators=[Rule(rules.interval)]
-    )
     cookies_action = RadioField("Stored cookies", choices=BLOB_ACTIONS, default="keep")
     cookies = TextAreaField("Cookies (JSON)")
     local_storage_action = RadioField("Local storage", choices=BLOB_ACTIONS, default="keep")
@@ -218,14 +212,8 @@ class SessionForm(SectionForm):
         return out
 
 
-class ConcurrencyForm(SectionForm):
+class ConcurrencyForm(ConcurrencyFields, SectionForm):
     FIELDS = ("allow_multiple_sessions", "max_concurrency", "prevent_concurrency_during_login")
-
-    allow_multiple_sessions = BooleanField("Allow multiple sessions at once")
-    max_concurrency = StringField(
-        "Max concurrent sessions", validators=[Rule(rules.max_concurrency)]
-    )
-    prevent_concurrency_during_login = BooleanField("Block other sessions while one signs in")
 
     def wanted(self) -> dict[str, Any]:
         return {

@@ -84,7 +84,54 @@ PROXY_CHOICES = [
 ]
 
 
-class EntryForm(FlaskForm):
+class SessionFields:
+    """Session persistence fields, shared by the create form and the Session section editor
+    (WTForms collects fields from every class in the form's MRO)."""
+
+    persist_cookies = BooleanField("Cookies")
+    persist_local_storage = BooleanField("Local storage")
+    persist_session_storage = BooleanField("Session storage")
+    cookie_domain_to_store = StringField(
+        "Cookie domain to store",
+        validators=[Rule(lambda v: rules.plain_text(v, "The cookie domain", 255))],
+    )
+    skip_csrf_cookies = BooleanField("Skip CSRF cookies")
+    expiry_time_from_last_use = StringField(
+        "Expire after last use", validators=[Rule(rules.interval)]
+    )
+    expiry_time_from_session_data_set = StringField(
+        "Expire after the session is saved", validators=[Rule(rules.interval)]
+    )
+
+
+class ConcurrencyFields:
+    """Concurrency fields, shared by the create form and the Concurrency section editor."""
+
+    allow_multiple_sessions = BooleanField("Allow multiple sessions at once")
+    max_concurrency = StringField(
+        "Max concurrent sessions", validators=[Rule(rules.max_concurrency)]
+    )
+    prevent_concurrency_during_login = BooleanField("Block other sessions while one signs in")
+
+
+def load_provider_choices(form: Any) -> str | None:
+    """Fill ``form``'s provider and item pickers from the API (items of the chosen
+    connection); returns a message for the operator if they could not be loaded."""
+    from app.cloudcruise import CloudCruiseError
+    from app.services import entries
+
+    try:
+        providers = entries.secret_providers()
+        chosen = form.secret_provider_id.data or ""
+        items = entries.provider_items(chosen) if chosen else []
+    except CloudCruiseError as exc:
+        fill_provider_choices(form, [], [])
+        return f"The 1Password connections could not be loaded: {exc.message}"
+    fill_provider_choices(form, providers, items)
+    return None
+
+
+class EntryForm(SessionFields, ConcurrencyFields, FlaskForm):
     permissioned_user_id = StringField(
         "Permissioned user id", validators=[Rule(rules.permissioned_user_id)]
     )
@@ -104,28 +151,9 @@ class EntryForm(FlaskForm):
     )
     tfa_method = SelectField("Two-factor method", choices=choices(TFA_CHOICES), default="none")
     tfa_secret = PasswordField("TFA secret", validators=[Rule(rules.tfa_secret)])
-    persist_cookies = BooleanField("Cookies")
-    persist_local_storage = BooleanField("Local storage")
-    persist_session_storage = BooleanField("Session storage")
-    cookie_domain_to_store = StringField(
-        "Cookie domain to store",
-        validators=[Rule(lambda v: rules.plain_text(v, "The cookie domain", 255))],
-    )
-    skip_csrf_cookies = BooleanField("Skip CSRF cookies")
-    expiry_time_from_last_use = StringField(
-        "Expire after last use", validators=[Rule(rules.interval)]
-    )
-    expiry_time_from_session_data_set = StringField(
-        "Expire after the session is saved", validators=[Rule(rules.interval)]
-    )
     cookies = TextAreaField("Cookies (JSON)", validators=[Rule(rules.cookies_json)])
     local_storage = TextAreaField("Local storage (JSON)", validators=[Rule(rules.storage_json)])
     session_storage = TextAreaField("Session storage (JSON)", validators=[Rule(rules.storage_json)])
-    allow_multiple_sessions = BooleanField("Allow multiple sessions at once")
-    max_concurrency = StringField(
-        "Max concurrent sessions", validators=[Rule(rules.max_concurrency)]
-    )
-    prevent_concurrency_during_login = BooleanField("Block other sessions while one signs in")
     proxy_setting = SelectField("Proxy mode", choices=choices(PROXY_CHOICES), default="none")
     proxy_value = StringField("Proxy value")
     user_agent = StringField(

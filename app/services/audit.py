@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import hmac
 import json
@@ -29,13 +28,14 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, event, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.database import make_engine
+from app.database import file_lock, make_engine
 from app.models import AuditEvent
 
 log = logging.getLogger("app.audit")
@@ -205,17 +205,8 @@ def init_app(app: Any) -> None:
     )
 
 
-@contextlib.contextmanager
-def _host_lock(path: str | None) -> Iterator[None]:
-    if path is None:
-        yield
-        return
-    with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+def _host_lock(path: str | None) -> contextlib.AbstractContextManager:
+    return file_lock(Path(path)) if path else contextlib.nullcontext()
 
 
 # ---------------------------------------------------------------------------- request glue
