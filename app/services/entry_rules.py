@@ -92,13 +92,18 @@ def secret_text(value: Any, what: str) -> str | None:
     return text or None
 
 
-def tfa_method(value: Any) -> str | None:
+def _choice(value: Any, allowed: tuple[str, ...], message: str) -> str | None:
+    """One of ``allowed``; empty or "none" means not set."""
     text = (value or "").strip()
     if not text or text == "none":
         return None
-    if text not in TFA_METHODS:
-        raise RuleError("Choose authenticator app, email, SMS, magic link or none.")
+    if text not in allowed:
+        raise RuleError(message)
     return text
+
+
+def tfa_method(value: Any) -> str | None:
+    return _choice(value, TFA_METHODS, "Choose authenticator app, email, SMS, magic link or none.")
 
 
 def tfa_secret(value: Any) -> str | None:
@@ -218,12 +223,7 @@ def proxy_url(value: Any) -> str:
 
 
 def proxy_mode(value: Any) -> str | None:
-    text = (value or "").strip()
-    if not text or text == "none":
-        return None
-    if text not in PROXY_MODES:
-        raise RuleError("Choose random, static, country or custom.")
-    return text
+    return _choice(value, PROXY_MODES, "Choose random, static, country or custom.")
 
 
 def proxy_value(mode: str | None, value: Any) -> str | None:
