@@ -1,0 +1,234 @@
+"""JSON-over-HTTP transport shared by the upstream clients (CloudCruise, Qoder, r4).
+
+* One pooled :class:`requests.Session` per client; connect and read timeouts on every call.
+* Retries (urllib3 ``Retry``): GET on 5xx, connection and read errors, with backoff; any
+  method on 429 when ``Retry-After`` is short (a rate-limited request was not processed).
+  POST/PUT/DELETE/PATCH are otherwise never retried.
+* A response-size cap; bodies that are not JSON are reported, not parsed.
+* Transport failures become :class:`UnavailableError` (timeout / connection / malformed);
+  callers map non-2xx answers to their own typed errors (each API has its own envelope).
+
+No Flask imports. Nothing here logs bodies, only method, path, status and timing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError, ReadTimeoutError
+from urllib3.util.retry import Retry
+
+from app.cloudcruise.errors import UnavailableError
+
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+
+
+class ConsoleRetry(Retry):
+    """urllib3 Retry that also retries 429 for every method, but only for a short wait."""
+
+    max_retry_after = 5.0
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if status_code == 429:
+            return bool(self.total)
+        return super().is_retry(method, status_code, has_retry_after)
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, **kw):
+        if response is not None and response.status == 429:
+            wait = self.get_retry_after(response)
+            if wait is not None and wait > self.max_retry_after:
+                # Too long to wait inside a page request: hand the 429 to the operator.
+                raise MaxRetryError(_pool, url or "", "Retry-After too long")
+        return super().increment(method, url, response, error, _pool, **kw)
+
+
+def retry_policy(retries: int, backoff: float) -> Retry:
+    return ConsoleRetry(
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        other=0,
+        allowed_methods=frozenset({"GET", "HEAD", "OPTIONS"}),
+        status_forcelist=frozenset({500, 502, 503, 504}),
+        backoff_factor=backoff,
+        backoff_max=4.0,
+        respect_retry_after_header=True,
+        # No cap here: ConsoleRetry.increment refuses waits above max_retry_after instead
+        # of sleeping a shortened (too early) wait.
+        retry_after_max=86400,
+        raise_on_status=False,
+        raise_on_redirect=False,
+        redirect=0,
+    )
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    raw = headers.get("Retry-After")
+    if raw is None:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        return None
+
+
+class _NotJson:
+    def __repr__(self) -> str:
+        return "<not json>"
+
+
+NOT_JSON = _NotJson()
+
+
+@dataclass
+class Answer:
+    """A complete HTTP answer: status, headers and the parsed JSON body (or NOT_JSON/None)."""
+
+    status: int
+    headers: Mapping[str, str]
+    payload: Any
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+class JsonHttp:
+    """A pooled session to one API. ``name`` appears in messages ("Qoder did not answer…")."""
+
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        headers: Mapping[str, str],
+        *,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        retries: int = 2,
+        backoff: float = 0.25,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self.timeout = (connect_timeout, read_timeout)
+        self.max_response_bytes = max_response_bytes
+        self.log = logger or logging.getLogger("app.http")
+        self.session = requests.Session()
+        adapter = HTTPAdapter(
+            pool_connections=4, pool_maxsize=16, max_retries=retry_policy(retries, backoff)
+        )
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers.update({"Accept": "application/json", **headers})
+
+    def close(self) -> None:
+        self.session.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        request_id: str | None = None,
+    ) -> Answer:
+        url = self.base_url + path
+        if params:
+            url += "?" + urlencode(params)
+        headers = {"X-Request-Id": request_id or uuid.uuid4().hex}
+        data = None
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            data = json.dumps(body)
+        started = time.perf_counter()
+        status: int | None = None
+        try:
+            resp = self.session.request(
+                method, url, data=data, headers=headers, timeout=self.timeout, stream=True
+            )
+            status = resp.status_code
+            payload = self._read_body(resp)
+        except requests.exceptions.Timeout:
+            raise self._timeout() from None
+        except requests.exceptions.ConnectionError as exc:
+            if exc.args and isinstance(exc.args[0], ReadTimeoutError):
+                # a read timeout while streaming the body surfaces as ConnectionError
+                raise self._timeout() from None
+            raise UnavailableError(
+                f"Could not reach {self.name} (connection refused or dropped).", kind="connection"
+            ) from None
+        except requests.exceptions.RequestException:
+            raise UnavailableError(
+                f"The request to {self.name} failed.", kind="connection"
+            ) from None
+        finally:
+            self.log.info(
+                "%s %s %s -> %s in %.0f ms",
+                self.name.lower(),
+                method,
+                path,
+                status if status is not None else "no response",
+                (time.perf_counter() - started) * 1000,
+                extra={"upstream_status": status, "request_id": headers["X-Request-Id"]},
+            )
+        if resp.ok and payload is NOT_JSON:
+            raise UnavailableError(
+                f"{self.name} answered with something that is not JSON.",
+                kind="malformed",
+                status=resp.status_code,
+            )
+        return Answer(resp.status_code, resp.headers, payload)
+
+    def _timeout(self) -> UnavailableError:
+        return UnavailableError(
+            f"{self.name} did not answer within {self.timeout[1]:g} s.", kind="timeout"
+        )
+
+    def _read_body(self, resp: requests.Response) -> Any:
+        too_large = UnavailableError(
+            f"{self.name} sent a response too large to process.", kind="malformed"
+        )
+        try:
+            declared = int(resp.headers.get("Content-Length") or 0)
+        except ValueError:
+            declared = 0
+        if declared > self.max_response_bytes:
+            resp.close()
+            raise too_large
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in resp.iter_content(chunk_size=256 * 1024):
+            size += len(chunk)
+            if size > self.max_response_bytes:
+                resp.close()
+                raise too_large
+            chunks.append(chunk)
+        raw = b"".join(chunks)
+        if not raw.strip():
+            return None
+        if "json" not in resp.headers.get("Content-Type", "").lower():
+            return NOT_JSON
+        try:
+            return json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            return NOT_JSON
+
+    @staticmethod
+    def expect(payload: Any, kind: type, name: str, what: str) -> Any:
+        if not isinstance(payload, kind):
+            raise UnavailableError(
+                f"{name} answered {what} in an unexpected shape.", kind="malformed"
+            )
+        return payload
