@@ -1,0 +1,333 @@
+"""Read-only HTTP client for the r4.dev Machine Vault API (other-vaults.md, Part B).
+
+* Transport is the shared :class:`app.httpclient.JsonHttp` (pooled session, timeouts,
+  retries for reads and short 429s, size cap); the key travels in ``X-API-Key`` and never
+  appears in ``repr`` or messages (:attr:`R4Client.key_hint` shows its last four chars).
+* Answers become the dataclasses of :mod:`app.r4.models`. Field VALUES (end-to-end
+  encrypted v3 envelopes) are dropped while parsing; only ``has_value`` is kept.
+* Failures are the typed errors of :mod:`app.cloudcruise.errors`, mapped from r4's
+  ``{"error": {"code", "message"}}`` envelope by HTTP status.
+* Nothing here trusts the server: verify what it served with :mod:`app.r4.checkpoints`.
+
+``GET /vault/:id/public-keys`` has no published shape (B.2). Accepted here: a JSON list
+of keys, or an object holding one under ``keys``, ``publicKeys``, ``signers`` or
+``signerKeys``; each key has ``id`` (or ``encryptionKeyId`` / ``userKeyPairId`` /
+``keyId``), ``publicKey`` (or ``publicKeyPem``, SPKI PEM), optional ``type`` and
+``fingerprint``. The emulator serves ``{"vaultId", "keys": [{"id", "type",
+"publicKey", "fingerprint", "createdAt"}], "count"}``.
+
+No Flask imports.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from app.cloudcruise.errors import (
+    AuthError,
+    CloudCruiseError,
+    ConflictError,
+    NotFoundError,
+    RateLimitedError,
+    UnavailableError,
+    ValidationError,
+)
+from app.httpclient import MAX_RESPONSE_BYTES, JsonHttp, retry_after
+
+from .models import FieldInfo, ItemDetail, ItemList, ItemSummary, SignerKey, Vault
+
+log = logging.getLogger("app.r4")
+
+NAME = "r4"
+USER_AGENT = "vault-console/0.1"
+
+
+def _q(value: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError("r4 ids must be non-empty strings")
+    return quote(value, safe="")
+
+
+def _malformed(what: str) -> UnavailableError:
+    return UnavailableError(f"r4 answered {what} in an unexpected shape.", kind="malformed")
+
+
+def _str(data: dict, key: str, what: str, *, optional: bool = False) -> Any:
+    value = data.get(key)
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise _malformed(what)
+    return value
+
+
+def _int(data: dict, key: str, what: str) -> int | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _malformed(what)
+    return value
+
+
+def _websites(data: dict, what: str) -> list[str]:
+    value = data.get("websites")
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(w, str) for w in value):
+        raise _malformed(what)
+    return list(value)
+
+
+def _checkpoint(data: dict, key: str, what: str) -> dict | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, dict):
+        raise _malformed(what)
+    return value
+
+
+def error_from_answer(status: int, payload: Any, headers: Any, ids: dict[str, str]) -> Exception:
+    """Map a non-2xx r4 answer to a typed error (messages never echo request data)."""
+    err = payload.get("error") if isinstance(payload, dict) else None
+    err = err if isinstance(err, dict) else {}
+    code = err.get("code") if isinstance(err.get("code"), str) else None
+    message = err.get("message") if isinstance(err.get("message"), str) else None
+    common: dict[str, Any] = {"status": status, "code": code}
+    if status == 401:
+        return AuthError("r4 rejected the API key (R4_API_KEY).", **common)
+    if status == 403:
+        detail = f": {message}" if message else "."
+        label = f" ({code})" if code else ""
+        return AuthError(f"r4 refused the request{label}{detail}", **common)
+    if status == 404:
+        if code == "vault_item_not_found" and "item" in ids:
+            text = (
+                f'The vault item "{ids["item"]}" was not found or this API key has no access to it.'
+            )
+        elif code == "vault_not_found" and "vault" in ids:
+            text = f'The vault "{ids["vault"]}" was not found or this API key has no access to it.'
+        else:
+            text = message or "r4 did not find what was asked for (or this key has no access)."
+        return NotFoundError(text, **common)
+    if status == 409:
+        return ConflictError(message or "r4 reported a conflict.", **common)
+    if status in (400, 422):
+        return ValidationError(message or "r4 rejected the request.", **common)
+    if status == 429:
+        wait = retry_after(headers)
+        hint = f"Retry in {int(wait)} s." if wait is not None else "Retry shortly."
+        return RateLimitedError(
+            f"r4 is rate limiting this console. {hint}", retry_after=wait, **common
+        )
+    if status >= 500:
+        return UnavailableError(
+            f"r4 answered {status}" + (f": {message}" if message else "."), kind="server", **common
+        )
+    if err:
+        return CloudCruiseError(message or f"r4 answered {status}.", **common)
+    return UnavailableError(
+        f"r4 answered {status} without an error body.", kind="malformed", **common
+    )
+
+
+class R4Client:
+    """Reads one r4 machine API (or the emulator) with one API key."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        retries: int = 2,
+        backoff: float = 0.25,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
+    ) -> None:
+        if not isinstance(api_key, str) or not api_key.strip():
+            raise ValueError("The r4 API key (R4_API_KEY) is empty.")
+        self._api_key = api_key.strip()
+        self.http = JsonHttp(
+            NAME,
+            base_url,
+            {"X-API-Key": self._api_key, "User-Agent": USER_AGENT},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            retries=retries,
+            backoff=backoff,
+            max_response_bytes=max_response_bytes,
+            logger=log,
+        )
+        self.base_url = self.http.base_url
+
+    def __repr__(self) -> str:
+        return f"R4Client(base_url={self.base_url!r}, api_key={self.key_hint!r})"
+
+    @property
+    def key_hint(self) -> str:
+        """``"…" + last four characters`` of the key (just ``"…"`` for short keys)."""
+        return "…" + self._api_key[-4:] if len(self._api_key) > 8 else "…"
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> R4Client:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- transport ---------------------------------------------------------------------
+    def _get(self, path: str, ids: dict[str, str], request_id: str | None) -> Any:
+        answer = self.http.request("GET", path, request_id=request_id)
+        if not answer.ok:
+            raise error_from_answer(answer.status, answer.payload, answer.headers, ids)
+        return answer.payload
+
+    # -- parsing -----------------------------------------------------------------------
+    @staticmethod
+    def _vault(data: Any) -> Vault:
+        what = "a vault"
+        if not isinstance(data, dict):
+            raise _malformed(what)
+        encrypted = data.get("isEncrypted")
+        if encrypted is not None and not isinstance(encrypted, bool):
+            raise _malformed(what)
+        return Vault(
+            id=_str(data, "id", what),
+            name=_str(data, "name", what),
+            is_encrypted=bool(encrypted),
+            encryption_key_id=_str(data, "encryptionKeyId", what, optional=True),
+            data_classification=_str(data, "dataClassification", what, optional=True),
+            item_count=_int(data, "itemCount", what),
+            created_at=_str(data, "createdAt", what, optional=True),
+        )
+
+    @staticmethod
+    def _item_summary(data: Any) -> ItemSummary:
+        what = "a vault item"
+        if not isinstance(data, dict):
+            raise _malformed(what)
+        return ItemSummary(
+            id=_str(data, "id", what),
+            name=_str(data, "name", what),
+            type=_str(data, "type", what),
+            websites=_websites(data, what),
+            group_id=_str(data, "groupId", what, optional=True),
+            created_at=_str(data, "createdAt", what, optional=True),
+            field_count=_int(data, "fieldCount", what),
+        )
+
+    @staticmethod
+    def _field(data: Any) -> FieldInfo:
+        what = "an item field"
+        if not isinstance(data, dict):
+            raise _malformed(what)
+        value = data.get("value")  # an encrypted envelope: looked at, never kept
+        return FieldInfo(
+            id=_str(data, "id", what),
+            name=_str(data, "name", what),
+            type=_str(data, "type", what),
+            order=_int(data, "order", what),
+            has_value=isinstance(value, str) and value != "",
+        )
+
+    @staticmethod
+    def _signer_key(data: Any) -> SignerKey:
+        what = "a signer key"
+        if not isinstance(data, dict):
+            raise _malformed(what)
+        key_id = next(
+            (data[k] for k in ("id", "encryptionKeyId", "userKeyPairId", "keyId") if k in data),
+            None,
+        )
+        pem = next((data[k] for k in ("publicKey", "publicKeyPem") if k in data), None)
+        fingerprint = data.get("fingerprint")
+        key_type = data.get("type", data.get("signerType"))
+        if (
+            not isinstance(key_id, str)
+            or not isinstance(pem, str)
+            or not (fingerprint is None or isinstance(fingerprint, str))
+            or not (key_type is None or isinstance(key_type, str))
+        ):
+            raise _malformed(what)
+        return SignerKey(id=key_id, type=key_type, public_key_pem=pem, fingerprint=fingerprint)
+
+    # -- API ---------------------------------------------------------------------------
+    def list_vaults(self, *, request_id: str | None = None) -> list[Vault]:
+        """``GET /vault``: the vaults this key can read."""
+        payload = self._get("/vault", {}, request_id)
+        rows = payload.get("vaults") if isinstance(payload, dict) else None
+        if not isinstance(rows, list):
+            raise _malformed("the vault list")
+        return [self._vault(row) for row in rows]
+
+    def get_vault(self, vault_id: str, *, request_id: str | None = None) -> Vault:
+        """``GET /vault/:id`` (unknown or not permitted: NotFoundError)."""
+        vault = self._vault(self._get(f"/vault/{_q(vault_id)}", {"vault": vault_id}, request_id))
+        if vault.id != vault_id:
+            raise _malformed("another vault than the one asked for")
+        return vault
+
+    def list_items(self, vault_id: str, *, request_id: str | None = None) -> ItemList:
+        """``GET /vault/:id/items``: non-archived items plus the signed summary checkpoint."""
+        what = "the item list"
+        data = self._get(f"/vault/{_q(vault_id)}/items", {"vault": vault_id}, request_id)
+        if not isinstance(data, dict) or not isinstance(data.get("items"), list):
+            raise _malformed(what)
+        if data.get("vaultId", vault_id) != vault_id:
+            raise _malformed("an item list of another vault than the one asked for")
+        items = [self._item_summary(row) for row in data["items"]]
+        count = _int(data, "count", what)
+        return ItemList(
+            vault_id=vault_id,
+            vault_name=_str(data, "vaultName", what),
+            data_classification=_str(data, "dataClassification", what, optional=True),
+            current_dek_version=_int(data, "currentDekVersion", what),
+            summary_checkpoint=_checkpoint(data, "summaryCheckpoint", what),
+            items=items,
+            count=len(items) if count is None else count,
+        )
+
+    def get_item(self, vault_id: str, item_id: str, *, request_id: str | None = None) -> ItemDetail:
+        """``GET /vault/:id/items/:itemId``: metadata, field descriptions (values dropped)
+        and the signed detail checkpoint."""
+        what = "the item detail"
+        data = self._get(
+            f"/vault/{_q(vault_id)}/items/{_q(item_id)}",
+            {"vault": vault_id, "item": item_id},
+            request_id,
+        )
+        if not isinstance(data, dict):
+            raise _malformed(what)
+        fields = data.get("fields", [])
+        if not isinstance(fields, list):
+            raise _malformed(what)
+        detail = ItemDetail(
+            id=_str(data, "id", what),
+            name=_str(data, "name", what),
+            type=_str(data, "type", what),
+            websites=_websites(data, what),
+            vault_id=_str(data, "vaultId", what, optional=True) or vault_id,
+            group_id=_str(data, "groupId", what, optional=True),
+            fields=[self._field(f) for f in fields],
+            detail_checkpoint=_checkpoint(data, "detailCheckpoint", what),
+        )
+        if detail.id != item_id or detail.vault_id != vault_id:
+            raise _malformed("another item than the one asked for")
+        return detail
+
+    def public_keys(self, vault_id: str, *, request_id: str | None = None) -> list[SignerKey]:
+        """``GET /vault/:id/public-keys``: the vault's signer directory (shape: module doc)."""
+        data = self._get(f"/vault/{_q(vault_id)}/public-keys", {"vault": vault_id}, request_id)
+        rows: Any = data
+        if isinstance(data, dict):
+            rows = next(
+                (data[k] for k in ("keys", "publicKeys", "signers", "signerKeys") if k in data),
+                None,
+            )
+        if not isinstance(rows, list):
+            raise _malformed("the signer directory")
+        return [self._signer_key(row) for row in rows]
