@@ -1,0 +1,448 @@
+"""HTTP client for the Qoder Cloud Agents vaults API (``/api/v1/cloud``), read-mostly.
+
+Wire reference: ``/work/shared/other-vaults.md`` Part A. The console targets the G2
+shape but reads both credential shapes: the flat G2 object (``mcp_server_url``,
+``protocol``, ``type``, ``status``) and the nested G3 object (``auth{type,
+mcp_server_url | secret_name, ...}``, ``archived_at`` instead of ``status``).
+
+* Transport is the shared :class:`app.httpclient.JsonHttp` (pooled session, timeouts,
+  GET retries on 5xx/connection errors, short-429 retries, size cap).
+* ``Authorization: Bearer <PAT>``. The PAT never appears in ``repr`` or in a message
+  (:attr:`QoderClient.pat_hint` gives its last four characters).
+* Errors are keyed on the HTTP status (the 401 ``error.type`` differs between doc
+  versions) and raised as the typed errors of :mod:`app.cloudcruise.errors`, plus
+  :class:`NotAvailableError` for 501 ``feature_not_available``.
+* Parsed objects keep only the documented, non-secret fields: a token, refresh token,
+  client secret or secret value sent by mistake is never kept.
+
+No Flask imports.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote
+
+from app.cloudcruise.errors import (
+    AuthError,
+    CloudCruiseError,
+    ConflictError,
+    NotFoundError,
+    RateLimitedError,
+    UnavailableError,
+    ValidationError,
+)
+from app.httpclient import MAX_RESPONSE_BYTES, JsonHttp, retry_after
+
+log = logging.getLogger("app.qoder")
+
+USER_AGENT = "vault-console/0.1"
+NAME = "Qoder"
+MAX_LIMIT = 100
+
+T = TypeVar("T")
+
+
+class NotAvailableError(CloudCruiseError):
+    """501 ``feature_not_available``: Qoder does not offer this operation (yet)."""
+
+    default_message = "This Qoder feature is not available."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        feature: str | None = None,
+        available_from: str | None = None,
+        **kw: Any,
+    ) -> None:
+        super().__init__(message, **kw)
+        self.feature = feature
+        self.available_from = available_from
+
+
+# ------------------------------------------------------------------ data classes
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list: ``data`` newest first (as the server orders it)."""
+
+    data: list[T]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class Vault:
+    id: str
+    display_name: str | None
+    #: ``active`` or ``archived`` (derived from ``archived_at`` when the G3 shape has none)
+    status: str
+    metadata: dict[str, str] = field(default_factory=dict)
+    created_at: str | None = None
+    updated_at: str | None = None
+    archived_at: str | None = None
+
+    @property
+    def archived(self) -> bool:
+        return self.status == "archived"
+
+
+@dataclass(frozen=True)
+class Credential:
+    id: str
+    vault_id: str
+    #: the MCP server URL; for ``environment_variable`` credentials the variable name
+    #: (``auth.secret_name``), with ``kind == "environment_variable"``
+    mcp_server_url: str | None
+    #: ``streamable_http`` / ``sse`` (flat shape only; None for the nested shape)
+    protocol: str | None
+    #: auth type: ``static_bearer``, ``mcp_oauth`` or ``environment_variable``
+    type: str | None
+    status: str
+    created_at: str | None = None
+    updated_at: str | None = None
+    archived_at: str | None = None
+    display_name: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    #: ``flat`` (G2) or ``nested`` (G3, ``auth`` object)
+    shape: str = "flat"
+    #: ``mcp_server`` or ``environment_variable``
+    kind: str = "mcp_server"
+
+    @property
+    def archived(self) -> bool:
+        return self.status == "archived"
+
+
+# ------------------------------------------------------------------ parsing
+def _malformed(what: str) -> UnavailableError:
+    return UnavailableError(f"{NAME} answered {what} in an unexpected shape.", kind="malformed")
+
+
+def _opt_str(data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _metadata(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): v if isinstance(v, str) else str(v) for k, v in value.items() if v is not None}
+
+
+def _status(data: Mapping[str, Any]) -> str:
+    status = data.get("status")
+    if status in ("active", "archived"):
+        return status
+    # G3 has no status; G1 also knew "deleted", which is not active either
+    if data.get("archived_at") or status == "deleted":
+        return "archived"
+    return "active"
+
+
+def parse_vault(payload: Any) -> Vault:
+    if not isinstance(payload, dict) or not isinstance(payload.get("id"), str) or not payload["id"]:
+        raise _malformed("a vault")
+    return Vault(
+        id=payload["id"],
+        display_name=_opt_str(payload, "display_name"),
+        status=_status(payload),
+        metadata=_metadata(payload.get("metadata")),
+        created_at=_opt_str(payload, "created_at"),
+        updated_at=_opt_str(payload, "updated_at"),
+        archived_at=_opt_str(payload, "archived_at"),
+    )
+
+
+def parse_credential(payload: Any, vault_id: str | None = None) -> Credential:
+    """A credential from either shape; only documented non-secret fields are kept."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("id"), str) or not payload["id"]:
+        raise _malformed("a credential")
+    auth = payload.get("auth")
+    if isinstance(auth, dict):
+        shape, protocol = "nested", None
+        auth_type = _opt_str(auth, "type")
+        source: Mapping[str, Any] = auth
+    elif auth is None:
+        shape = "flat"
+        auth_type = _opt_str(payload, "type")
+        protocol = _opt_str(payload, "protocol")
+        source = payload
+    else:
+        raise _malformed("a credential")
+    if auth_type == "environment_variable":
+        kind, target = "environment_variable", _opt_str(source, "secret_name")
+    else:
+        kind, target = "mcp_server", _opt_str(source, "mcp_server_url")
+    owner = _opt_str(payload, "vault_id") or vault_id
+    if not owner:
+        raise _malformed("a credential")
+    return Credential(
+        id=payload["id"],
+        vault_id=owner,
+        mcp_server_url=target,
+        protocol=protocol,
+        type=auth_type,
+        status=_status(payload),
+        created_at=_opt_str(payload, "created_at"),
+        updated_at=_opt_str(payload, "updated_at"),
+        archived_at=_opt_str(payload, "archived_at"),
+        display_name=_opt_str(payload, "display_name"),
+        metadata=_metadata(payload.get("metadata")),
+        shape=shape,
+        kind=kind,
+    )
+
+
+def parse_page(payload: Any, item: Any, what: str) -> Page:
+    if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
+        raise _malformed(what)
+    data = [item(row) for row in payload["data"]]
+    has_more = payload.get("has_more", False)
+    if not isinstance(has_more, bool):
+        raise _malformed(what)
+    ids = []
+    for key, default in (
+        ("first_id", data[0].id if data else None),
+        ("last_id", data[-1].id if data else None),
+    ):
+        value = payload.get(key, default)
+        if value is not None and not isinstance(value, str):
+            raise _malformed(what)
+        ids.append(value)
+    return Page(data=data, first_id=ids[0], last_id=ids[1], has_more=has_more)
+
+
+# ------------------------------------------------------------------ errors
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    raw = headers.get("retry-after-ms")
+    if raw is not None:
+        try:
+            return max(0.0, float(raw) / 1000)
+        except ValueError:
+            pass
+    return retry_after(headers)
+
+
+def error_from_answer(
+    status: int, payload: Any, headers: Mapping[str, str], *, secret: str = ""
+) -> CloudCruiseError:
+    """Map a non-2xx answer (``{"type":"error","error":{type,message,param?}}``)."""
+    err = payload.get("error") if isinstance(payload, dict) else None
+    err = err if isinstance(err, dict) else {}
+    message = _opt_str(err, "message")
+    if message and secret and secret in message:
+        message = message.replace(secret, "…")
+    code = _opt_str(err, "type") or _opt_str(err, "code")
+    param = _opt_str(err, "param")
+    common: dict[str, Any] = {"status": status, "code": code}
+    if status in (400, 422):
+        exc = ValidationError(message or f"{NAME} rejected the request.", **common)
+        text = exc.message
+        exc.field_errors = {param: [text]} if param else {}
+        exc.general_errors = [] if param else [text]
+        return exc
+    if status == 401:
+        return AuthError("Qoder rejected the access token (QODER_PAT).", **common)
+    if status == 403:
+        detail = f" ({message})" if message else ""
+        return AuthError(
+            f"The Qoder access token (QODER_PAT) is not permitted to do this{detail}.", **common
+        )
+    if status == 404:
+        return NotFoundError(message or "The Qoder vault or credential does not exist.", **common)
+    if status == 409:
+        return ConflictError(message or "Qoder reported a conflict.", **common)
+    if status == 429:
+        wait = _retry_after(headers)
+        when = f"Retry in {max(1, math.ceil(wait))} s." if wait is not None else "Retry shortly."
+        return RateLimitedError(
+            f"Qoder is rate limiting this console. {when}", retry_after=wait, **common
+        )
+    if status == 501:
+        feature = _opt_str(err, "feature")
+        since = _opt_str(err, "available_from")
+        text = "This Qoder feature is not available" + (f" ({feature})" if feature else "")
+        text += f"; available from {since}." if since else "."
+        return NotAvailableError(text, feature=feature, available_from=since, **common)
+    if status >= 500:
+        return UnavailableError(
+            f"Qoder answered {status}" + (f": {message}" if message else "."),
+            kind="server",
+            **common,
+        )
+    return CloudCruiseError(message or f"Qoder answered {status}.", **common)
+
+
+# ------------------------------------------------------------------ client
+def _path_id(value: Any, name: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{name} must be a non-empty string")
+    return quote(value, safe="")
+
+
+def _time_param(value: Any, name: str) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{name} must be an RFC 3339 timestamp")
+    return value
+
+
+def _list_params(
+    limit: int,
+    after_id: str | None,
+    before_id: str | None,
+    include_archived: bool,
+    name: str | None,
+    created_gte: Any = None,
+    created_lte: Any = None,
+) -> dict[str, str]:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise ValueError(f"limit must be an integer from 1 to {MAX_LIMIT}")
+    if after_id is not None and before_id is not None:
+        raise ValueError("after_id and before_id are mutually exclusive")
+    params = {"limit": str(limit)}
+    for key, value in (("after_id", after_id), ("before_id", before_id)):
+        if value is not None:
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"{key} must be a non-empty string")
+            params[key] = value
+    if include_archived:
+        params["include_archived"] = "true"
+    if name:
+        params["name"] = name
+    if created_gte is not None:
+        params["created_at[gte]"] = _time_param(created_gte, "created_gte")
+    if created_lte is not None:
+        params["created_at[lte]"] = _time_param(created_lte, "created_lte")
+    return params
+
+
+class QoderClient:
+    """One Qoder workspace (or the emulator), authenticated with a personal access token."""
+
+    def __init__(
+        self,
+        base_url: str,
+        pat: str,
+        *,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        retries: int = 2,
+        backoff: float = 0.25,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
+    ) -> None:
+        if not isinstance(pat, str) or not pat.strip():
+            raise ValueError("The Qoder access token (QODER_PAT) is empty.")
+        self._pat = pat.strip()
+        self.http = JsonHttp(
+            NAME,
+            base_url,
+            {"Authorization": f"Bearer {self._pat}", "User-Agent": USER_AGENT},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            retries=retries,
+            backoff=backoff,
+            max_response_bytes=max_response_bytes,
+            logger=log,
+        )
+        self.base_url = self.http.base_url
+
+    def __repr__(self) -> str:
+        return f"QoderClient(base_url={self.base_url!r}, pat=<redacted>)"
+
+    @property
+    def pat_hint(self) -> str:
+        """``…`` plus the PAT's last four characters, for a status display."""
+        return "…" + self._pat[-4:] if len(self._pat) > 8 else "…"
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> QoderClient:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -------------------------------------------------------------- transport
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        request_id: str | None = None,
+    ) -> Any:
+        answer = self.http.request(method, path, params=params, request_id=request_id)
+        if not answer.ok:
+            raise error_from_answer(answer.status, answer.payload, answer.headers, secret=self._pat)
+        return answer.payload
+
+    # -------------------------------------------------------------- vaults
+    def list_vaults(
+        self,
+        *,
+        limit: int = 20,
+        after_id: str | None = None,
+        before_id: str | None = None,
+        include_archived: bool = False,
+        name: str | None = None,
+        request_id: str | None = None,
+    ) -> Page[Vault]:
+        params = _list_params(limit, after_id, before_id, include_archived, name)
+        payload = self._request("GET", "/vaults", params=params, request_id=request_id)
+        return parse_page(payload, parse_vault, "the vault list")
+
+    def get_vault(self, vault_id: str, *, request_id: str | None = None) -> Vault:
+        path = f"/vaults/{_path_id(vault_id, 'vault_id')}"
+        return parse_vault(self._request("GET", path, request_id=request_id))
+
+    # -------------------------------------------------------------- credentials
+    def list_credentials(
+        self,
+        vault_id: str,
+        *,
+        limit: int = 20,
+        after_id: str | None = None,
+        before_id: str | None = None,
+        include_archived: bool = False,
+        name: str | None = None,
+        created_gte: str | None = None,
+        created_lte: str | None = None,
+        request_id: str | None = None,
+    ) -> Page[Credential]:
+        path = f"/vaults/{_path_id(vault_id, 'vault_id')}/credentials"
+        params = _list_params(
+            limit, after_id, before_id, include_archived, name, created_gte, created_lte
+        )
+        payload = self._request("GET", path, params=params, request_id=request_id)
+        return parse_page(
+            payload, lambda row: parse_credential(row, vault_id), "the credential list"
+        )
+
+    def get_credential(
+        self, vault_id: str, credential_id: str, *, request_id: str | None = None
+    ) -> Credential:
+        path = (
+            f"/vaults/{_path_id(vault_id, 'vault_id')}"
+            f"/credentials/{_path_id(credential_id, 'credential_id')}"
+        )
+        return parse_credential(self._request("GET", path, request_id=request_id), vault_id)
+
+    def archive_credential(
+        self, vault_id: str, credential_id: str, *, request_id: str | None = None
+    ) -> Credential:
+        """POST .../archive; a second archive is a :class:`ConflictError` (409)."""
+        path = (
+            f"/vaults/{_path_id(vault_id, 'vault_id')}"
+            f"/credentials/{_path_id(credential_id, 'credential_id')}/archive"
+        )
+        return parse_credential(self._request("POST", path, request_id=request_id), vault_id)
