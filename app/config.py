@@ -18,6 +18,8 @@ from app.cloudcruise.crypto import InvalidKeyError, validate_key
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = ROOT / "instance"
 DEFAULT_BASE_URL = "https://api.cloudcruise.com"
+DEFAULT_QODER_URL = "https://api.qoder.com/api/v1/cloud"
+DEFAULT_R4_URL = "https://r4.dev/api/v1/machine"
 
 
 class ConfigError(RuntimeError):
@@ -74,6 +76,18 @@ class Upstream:
     encryption_key: str | None
 
 
+@dataclass(frozen=True)
+class OtherVault:
+    """Qoder or r4: the real API when a key is set, else an embedded emulator.
+
+    ``sandbox`` with a ``base_url`` and ``key`` means an emulator already running there (tests).
+    """
+
+    sandbox: bool
+    base_url: str | None
+    key: str | None
+
+
 def load_config(env: dict[str, str] | None = None, instance: Path | None = None) -> dict[str, Any]:
     """Build the Flask config mapping from ``env`` (default: ``os.environ``)."""
     env = dict(os.environ if env is None else env)
@@ -104,6 +118,21 @@ def load_config(env: dict[str, str] | None = None, instance: Path | None = None)
         encryption_key=enc_key if api_key else None,
     )
 
+    qoder_pat = env.get("QODER_PAT", "").strip() or None
+    r4_key = env.get("R4_API_KEY", "").strip() or None
+    other_vaults = {
+        "qoder": OtherVault(
+            sandbox=qoder_pat is None,
+            base_url=(env.get("QODER_BASE_URL", "").strip() or DEFAULT_QODER_URL).rstrip("/"),
+            key=qoder_pat,
+        ),
+        "r4": OtherVault(
+            sandbox=r4_key is None,
+            base_url=(env.get("R4_BASE_URL", "").strip() or DEFAULT_R4_URL).rstrip("/"),
+            key=r4_key,
+        ),
+    }
+
     database_url = env.get("VAULT_CONSOLE_DATABASE_URL", "").strip() or (
         f"sqlite:///{instance / 'vault_console.db'}"
     )
@@ -115,6 +144,7 @@ def load_config(env: dict[str, str] | None = None, instance: Path | None = None)
         "AUDIT_HMAC_KEY": _instance_secret(env, "VAULT_CONSOLE_AUDIT_KEY", instance, "audit_key"),
         "INSTANCE_PATH": str(instance),
         "UPSTREAM": upstream,
+        "OTHER_VAULTS": other_vaults,
         "SANDBOX_DATA": env.get("VAULT_CONSOLE_SANDBOX_DATA") or str(instance / "sandbox.db"),
         "DATABASE_URL": database_url,
         "UPSTREAM_CONNECT_TIMEOUT": _number(env, "VAULT_CONSOLE_CONNECT_TIMEOUT", 5, minimum=0.1),

@@ -163,8 +163,12 @@ class JsonHttp:
         except requests.exceptions.Timeout:
             raise self._timeout() from None
         except requests.exceptions.ConnectionError as exc:
-            if exc.args and isinstance(exc.args[0], ReadTimeoutError):
-                # a read timeout while streaming the body surfaces as ConnectionError
+            cause = exc.args[0] if exc.args else None
+            # a read timeout while streaming the body, or one that exhausted the retries
+            # (wrapped in MaxRetryError), surfaces as ConnectionError
+            if isinstance(cause, ReadTimeoutError) or (
+                isinstance(cause, MaxRetryError) and isinstance(cause.reason, ReadTimeoutError)
+            ):
                 raise self._timeout() from None
             raise UnavailableError(
                 f"Could not reach {self.name} (connection refused or dropped).", kind="connection"

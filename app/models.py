@@ -149,3 +149,14 @@ class AuditCheckpoint(Base):
     through_id: Mapped[int] = mapped_column(Integer)
     through_hash: Mapped[str] = mapped_column(String(64))
     full: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class R4CheckpointVersion(Base):
+    """Highest signed summary-checkpoint version seen per r4 vault (rollback detection)."""
+
+    __tablename__ = "r4_checkpoint_versions"
+
+    vault_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    highest_version: Mapped[int] = mapped_column(Integer)
+    signer: Mapped[str | None] = mapped_column(String(128))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

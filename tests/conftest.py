@@ -34,11 +34,32 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory):
     running.stop()
 
 
+_OTHERS: dict = {}
+
+
+@pytest.fixture(scope="session")
+def other_vaults(tmp_path_factory: pytest.TempPathFactory):
+    """The Qoder and r4 emulators, one each per test worker; apps made after this use them."""
+    from app.sandbox.qoder import start_qoder_sandbox
+    from app.sandbox.r4 import start_r4_sandbox
+
+    folder = tmp_path_factory.mktemp("other-vaults")
+    qoder = start_qoder_sandbox(folder / "qoder.db", port=0)
+    r4 = start_r4_sandbox(folder / "r4.db", port=0)
+    _OTHERS.update(qoder=qoder, r4=r4)
+    yield _OTHERS
+    qoder.stop()
+    r4.stop()
+    _OTHERS.clear()
+
+
 @pytest.fixture(autouse=True)
 def _clear_faults(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if "sandbox" in request.fixturenames:
         request.getfixturevalue("sandbox").faults.clear()
+    for box in _OTHERS.values():
+        box.faults.clear()
 
 
 def unique(prefix: str = "test") -> str:
@@ -71,12 +92,19 @@ def make_app(tmp_path: Path, sandbox, log_stream: io.StringIO | None = None, **o
         "ARGON2_TIME_COST": 1,
         "LOG_STREAM": log_stream,
     }
+    if _OTHERS:
+        from app.config import OtherVault
+
+        config["OTHER_VAULTS"] = {
+            "qoder": OtherVault(True, _OTHERS["qoder"].base_url, _OTHERS["qoder"].pat),
+            "r4": OtherVault(True, _OTHERS["r4"].base_url, _OTHERS["r4"].api_key),
+        }
     config.update(overrides)
     return create_app(config)
 
 
 @pytest.fixture
-def app(tmp_path: Path, sandbox, log_stream: io.StringIO):
+def app(tmp_path: Path, sandbox, other_vaults, log_stream: io.StringIO):
     application = make_app(tmp_path, sandbox, log_stream)
     yield application
     application.extensions["upstream"].close()

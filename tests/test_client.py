@@ -288,3 +288,14 @@ def test_client_repr_and_errors_do_not_leak_keys(sandbox):
     client = CloudCruiseClient(sandbox.base_url, sandbox.api_key, sandbox.encryption_key)
     assert sandbox.api_key not in repr(client)
     assert client.api_key_hint == "…" + sandbox.api_key[-4:]
+
+
+def test_a_timeout_before_the_headers_is_a_timeout_too(sandbox):
+    """Found by the Qoder tests: a header-phase read timeout arrives wrapped in MaxRetryError."""
+    client = CloudCruiseClient(
+        sandbox.base_url, sandbox.api_key, sandbox.encryption_key, read_timeout=0.3, retries=0
+    )
+    sandbox.faults.add("latency", delay=1.0, method="GET", path="/secret-providers")
+    with pytest.raises(UnavailableError) as info:
+        client.list_secret_providers()
+    assert info.value.kind == "timeout"

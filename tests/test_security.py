@@ -39,6 +39,13 @@ ROLES = {
     "audit.export": "admin",
     "audit.verify_full": "admin",
     "status.index": "admin",
+    "vaults.qoder_index": "viewer",
+    "vaults.qoder_vault": "viewer",
+    "vaults.r4_index": "viewer",
+    "vaults.r4_vault": "viewer",
+    "vaults.r4_item": "viewer",
+    "vaults.search": "viewer",
+    "vaults.qoder_archive": "editor",
 }
 RANK = {"viewer": 0, "editor": 1, "admin": 2}
 
@@ -86,7 +93,7 @@ def _anonymous_token(client):
 
 
 @pytest.mark.parametrize("role", ["viewer", "editor", "admin"])
-def test_role_matrix_is_enforced_on_the_server(tmp_path, sandbox, role):
+def test_role_matrix_is_enforced_on_the_server(tmp_path, sandbox, other_vaults, role):
     app = make_app(tmp_path, sandbox)
     client = app.test_client()
     AuthActions(app, client).login(f"matrix-{role}", role)

@@ -49,11 +49,13 @@ ACTIONS = {
     "operator.role_change": "Operator role changed",
     "operator.disable": "Operator disabled",
     "audit.export": "Audit log exported",
+    "qoder.credential.archive": "Qoder credential archived",
 }
 GROUPS = {
     "auth.": "All sign-in events",
     "entry.": "All entry events",
     "operator.": "All operator events",
+    "qoder.": "All Qoder events",
 }
 OUTCOMES = {
     "success": "Success",
