@@ -73,7 +73,11 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _upstream_context() -> dict[str, Any]:
-        return {"sandbox_mode": holder.is_sandbox}
+        names = ["CloudCruise"] if holder.is_sandbox else []
+        others = app.extensions.get("other_vaults", {})
+        names += [label for key, label in (("qoder", "Qoder"), ("r4", "r4"))
+                  if key in others and others[key].is_sandbox]  # fmt: skip
+        return {"sandbox_mode": holder.is_sandbox, "sandboxes": names}
 
 
 def holder() -> UpstreamHolder:

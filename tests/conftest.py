@@ -34,7 +34,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory):
     running.stop()
 
 
-_OTHERS: dict = {}
+from tests.state import OTHER_BOXES as _OTHERS  # noqa: E402  (see tests/state.py)
 
 
 @pytest.fixture(scope="session")
