@@ -74,18 +74,34 @@ def test_sandbox_banner_is_on_every_signed_in_page(client, auth):
     assert 'class="sandbox-banner"' in client.get("/nope").get_data(as_text=True)
 
 
-def test_no_sandbox_banner_against_the_real_api(tmp_path, sandbox):
-    from app.config import Upstream
+def test_no_sandbox_banner_against_the_real_apis(tmp_path, sandbox, other_vaults):
+    from app.config import OtherVault, Upstream
     from tests.conftest import AuthActions, make_app
 
+    real = {  # keys configured: the console treats them as the real services
+        "qoder": OtherVault(False, other_vaults["qoder"].base_url, other_vaults["qoder"].pat),
+        "r4": OtherVault(False, other_vaults["r4"].base_url, other_vaults["r4"].api_key),
+    }
     app = make_app(
         tmp_path,
         sandbox,
         UPSTREAM=Upstream(False, sandbox.base_url, sandbox.api_key, sandbox.encryption_key),
+        OTHER_VAULTS=real,
     )
     client = app.test_client()
     AuthActions(app, client).login("dora", "viewer")
     assert "sandbox-banner" not in client.get("/entries").get_data(as_text=True)
+    assert "(embedded" not in client.get("/qoder").get_data(as_text=True)
+    only_r4 = make_app(
+        tmp_path / "mixed",
+        sandbox,
+        UPSTREAM=Upstream(False, sandbox.base_url, sandbox.api_key, sandbox.encryption_key),
+        OTHER_VAULTS={"qoder": real["qoder"], "r4": OtherVault(True, None, None)},
+    )
+    client = only_r4.test_client()
+    AuthActions(only_r4, client).login("dora", "viewer")
+    banner = client.get("/entries").get_data(as_text=True)
+    assert "r4 is a local emulator" in banner and "Qoder" not in banner.split("</div>")[0]
 
 
 def test_not_found_full_page_and_htmx_variant(client, auth):
