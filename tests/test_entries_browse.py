@@ -215,3 +215,37 @@ def test_a_save_updates_the_cached_list_without_refetching(tmp_path, sandbox):
     html = client.get("/entries?q=After+cache").get_data(as_text=True)
     assert "After cache update" in html and "could not be loaded" not in html
     assert len(sandbox.faults.list()) == 1  # the list came from the updated cache
+
+
+def test_list_marks_provider_backed_rows_and_filters_by_source(client, auth, sandbox):
+    from tests.entries_support import sdk_for
+
+    sdk = sdk_for(sandbox)
+    provider = next(p for p in sdk.secret_providers.list() if sdk.secret_providers.list_items(p.id))
+    item = sdk.secret_providers.list_items(provider.id)[0]
+    backed = make_entry(
+        sandbox,
+        user_alias="Sourcebadge backed",
+        user_name=None,
+        password=None,
+        secret_provider_id=provider.id,
+        secret_ref=item.ref,
+    )
+    stored = make_entry(sandbox, user_alias="Sourcebadge stored")
+    auth.login("ann", "viewer")
+    html = client.get("/entries?q=sourcebadge&refresh=1").get_data(as_text=True)
+    rows = {
+        m[2]: m[1]
+        for m in re.finditer(r"<tr[^>]*>((?:(?!</tr>).)*?Sourcebadge (\w+).*?)</tr>", html, re.S)
+    }
+    assert "1Password" in rows["backed"] and "1Password" not in rows["stored"]
+    only_backed = client.get("/entries?q=sourcebadge&source=provider").get_data(as_text=True)
+    assert (
+        backed.permissioned_user_id in only_backed
+        and stored.permissioned_user_id not in only_backed
+    )
+    only_stored = client.get("/entries?q=sourcebadge&source=direct").get_data(as_text=True)
+    assert (
+        stored.permissioned_user_id in only_stored
+        and backed.permissioned_user_id not in only_stored
+    )

@@ -1,0 +1,211 @@
+"""Qoder cloud vaults in real Chromium: provider switcher, cursor pages, live filters and the
+editor-only archive with its styled confirmation dialog.
+
+The Qoder emulator is shared by every test on a worker (``other_vaults``), so each test asks
+for it before ``live_server`` exists, and the archive test picks whichever Support Desk
+credential is still active and reads the result back from the emulator itself.
+"""
+
+from __future__ import annotations
+
+import re
+
+import requests
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import sign_in
+
+MARKER = "same document"
+ARCHIVED_TOAST = "Credential archived: agents can no longer use it."
+
+
+# -- helpers ----------------------------------------------------------------------------
+def _rows(page: Page):
+    """The credential rows of the vault page (the empty-state row has no id)."""
+    return page.locator("#cred-results tbody tr[id^='cred-']")
+
+
+def _ids(page: Page) -> list[str]:
+    return [row.get_attribute("id") for row in _rows(page).all()]
+
+
+def _status(page: Page, text: str):
+    """Status badges (4th column) reading exactly ``text``."""
+    return page.locator("#cred-results tbody td:nth-child(4) .badge").filter(
+        has_text=re.compile(rf"^\s*{re.escape(text)}\s*$")
+    )
+
+
+def _open_vault(page: Page, live_server, name: str) -> None:
+    page.goto(live_server.url + "/qoder")
+    page.get_by_role("link", name=name, exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(name)
+
+
+def _pager_link(page: Page, name: str):
+    return page.get_by_role("navigation", name="Pages").get_by_role("link", name=name)
+
+
+def _param(name: str, value: str) -> re.Pattern[str]:
+    return re.compile(rf"[?&]{re.escape(name)}={re.escape(value)}(&|$)")
+
+
+def _emulator_credential(box, vault_id: str, credential_id: str) -> dict:
+    response = requests.get(
+        f"{box.base_url}/vaults/{vault_id}/credentials/{credential_id}",
+        headers={"Authorization": f"Bearer {box.pat}"},
+        timeout=5,
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+# -- tests ------------------------------------------------------------------------------
+def test_provider_switcher_moves_between_services_and_marks_the_current_one(
+    other_vaults, page, live_server, auth
+):
+    sign_in(page, live_server, auth, "switcher", "viewer")
+    switcher = page.get_by_role("group", name="Vault service")
+    links = {name: switcher.get_by_role("link", name=name, exact=True) for name in
+             ("CloudCruise", "Qoder", "r4")}  # fmt: skip
+    expect(links["CloudCruise"]).to_have_attribute("aria-current", "page")
+
+    for name, path, heading in (
+        ("Qoder", "/qoder", "Qoder vaults"),
+        ("r4", "/r4", "r4 vaults"),
+        ("CloudCruise", "/entries", "Vault entries"),
+    ):
+        links[name].click()
+        expect(page).to_have_url(re.compile(rf"{re.escape(path)}$"))
+        expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+        expect(links[name]).to_have_attribute("aria-current", "page")
+        for other in links:
+            if other != name:
+                expect(links[other]).not_to_have_attribute("aria-current", "page")
+    assert page.console_errors == []
+
+
+def test_qoder_credentials_cursor_pages_live_filters_and_page_size(
+    other_vaults, page, live_server, auth
+):
+    sign_in(page, live_server, auth, "qbrowse", "viewer")
+    _open_vault(page, live_server, "Engineering MCP")
+    vault_url = page.url
+
+    # cursor pages: 20, 20, 2 (newest first), and back again
+    expect(_rows(page)).to_have_count(20)
+    first = _ids(page)
+    expect(page.get_by_text("‹ Newer")).to_be_visible()
+    expect(_pager_link(page, "‹ Newer")).to_have_count(0)  # nothing newer than page 1
+
+    _pager_link(page, "Older ›").click()
+    expect(page).to_have_url(re.compile(r"[?&]after_id="))
+    expect(_rows(page)).to_have_count(20)
+    second = _ids(page)
+    assert not set(first) & set(second)
+
+    _pager_link(page, "Older ›").click()
+    expect(_rows(page)).to_have_count(2)
+    last = _ids(page)
+    assert not set(last) & (set(first) | set(second))
+    expect(_pager_link(page, "Older ›")).to_have_count(0)  # the end
+
+    _pager_link(page, "‹ Newer").click()
+    expect(page).to_have_url(re.compile(r"[?&]before_id="))
+    expect(_rows(page)).to_have_count(20)
+    assert _ids(page) == second
+    _pager_link(page, "‹ Newer").click()
+    expect(_rows(page)).to_have_count(20)
+    assert _ids(page) == first
+
+    # live MCP-URL search: rows narrow in place and the URL follows
+    page.goto(vault_url)
+    expect(_rows(page)).to_have_count(20)
+    page.evaluate(f"window.__marker = {MARKER!r}")
+    search = page.get_by_role("searchbox", name="MCP server URL")
+    search.fill("linear")
+    expect(_rows(page)).to_have_count(1)
+    expect(_rows(page)).to_contain_text(["https://mcp.linear.app/sse"])
+    expect(page).to_have_url(_param("name", "linear"))
+    assert page.evaluate("window.__marker") == MARKER, "a full page load happened"
+
+    search.fill("")
+    expect(_rows(page)).to_have_count(20)
+    expect(_status(page, "archived")).to_have_count(0)
+
+    # include archived: archived credentials join the list
+    archived = page.get_by_role("checkbox", name="Include archived")
+    archived.check()
+    expect(page).to_have_url(_param("include_archived", "1"))
+    expect(_status(page, "archived").first).to_be_visible()
+    archived.uncheck()
+    expect(page).not_to_have_url(re.compile(r"include_archived=1"))
+    expect(_status(page, "archived")).to_have_count(0)
+
+    # page size 50: all 42 active credentials on one page, no further page
+    page.get_by_role("combobox", name="Page size").select_option(label="50 per page")
+    expect(page).to_have_url(_param("limit", "50"))
+    expect(_rows(page)).to_have_count(42)
+    expect(_status(page, "active")).to_have_count(42)
+    expect(_pager_link(page, "Older ›")).to_have_count(0)
+    archived.check()
+    expect(_rows(page)).to_have_count(46)
+    expect(_status(page, "archived")).to_have_count(4)
+    assert page.evaluate("window.__marker") == MARKER, "a full page load happened"
+    assert page.console_errors == []
+
+
+def test_editor_archives_through_the_styled_dialog_cancel_keeps_it_viewer_sees_no_button(
+    other_vaults, page, live_server, auth
+):
+    box = other_vaults["qoder"]
+    posts: list[str] = []
+    page.on(
+        "request",
+        lambda req: req.method == "POST" and req.url.endswith("/archive") and posts.append(req.url),
+    )
+    sign_in(page, live_server, auth, "qeditor", "editor")
+    _open_vault(page, live_server, "Support Desk")
+    vault_id = page.url.rstrip("/").rsplit("/", 1)[-1]
+    archivable = _rows(page).filter(has=page.get_by_role("button", name="Archive"))
+    expect(archivable.first).to_be_visible()
+    row_id = archivable.first.get_attribute("id")
+    credential_id = row_id.removeprefix("cred-")
+    row = page.locator(f"#{row_id}")
+    url = row.locator("td").first.locator(".mono").first.inner_text()
+    page.evaluate(f"window.__marker = {MARKER!r}")
+    dialog = page.locator("#confirm-dialog")
+
+    # Cancel: the dialog closes and nothing is archived
+    row.get_by_role("button", name="Archive").click()
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("#confirm-message")).to_contain_text(f"Archive the credential for {url}?")
+    expect(dialog.locator("#confirm-ok")).to_have_text("Archive")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    expect(row.locator("td:nth-child(4)")).to_have_text("active")
+    expect(row.get_by_role("button", name="Archive")).to_be_enabled()
+    assert posts == []
+    assert not _emulator_credential(box, vault_id, credential_id).get("archived_at")
+
+    # Archive: the row turns archived in place, a toast confirms
+    row.get_by_role("button", name="Archive").click()
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Archive").click()
+    expect(dialog).to_be_hidden()
+    expect(row.locator("td:nth-child(4)")).to_have_text("archived")
+    expect(row.get_by_role("button", name="Archive")).to_have_count(0)
+    expect(row.locator("td:nth-child(7)")).not_to_have_text("—")
+    expect(page.locator("#toasts").get_by_text(ARCHIVED_TOAST)).to_be_visible()
+    assert page.evaluate("window.__marker") == MARKER, "a full page load happened"
+    assert len(posts) == 1 and credential_id in posts[0]
+    assert _emulator_credential(box, vault_id, credential_id).get("archived_at")
+    assert page.console_errors == []
+
+    # a viewer sees the credentials but no Archive button at all
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, live_server, auth, "qviewer", "viewer")
+    _open_vault(page, live_server, "Support Desk")
+    expect(_rows(page).first).to_be_visible()
+    expect(page.get_by_role("button", name="Archive")).to_have_count(0)
+    assert page.console_errors == []
