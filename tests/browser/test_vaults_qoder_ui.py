@@ -2,8 +2,8 @@
 editor-only archive with its styled confirmation dialog.
 
 The Qoder emulator is shared by every test on a worker (``other_vaults``), so each test asks
-for it before ``live_server`` exists, and the archive test picks whichever Support Desk
-credential is still active and reads the result back from the emulator itself.
+for it before ``live_server`` exists, and the archive test adds its own Support Desk
+credential through the emulator's API and reads the result back from there.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import requests
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import sign_in
+from tests.other_vaults_support import add_qoder_credential, qoder_vault_id
 
 MARKER = "same document"
 ARCHIVED_TOAST = "Credential archived: agents can no longer use it."
@@ -164,15 +165,13 @@ def test_editor_archives_through_the_styled_dialog_cancel_keeps_it_viewer_sees_n
         "request",
         lambda req: req.method == "POST" and req.url.endswith("/archive") and posts.append(req.url),
     )
+    vault_id = qoder_vault_id(box, "Support Desk")
+    credential_id, url = add_qoder_credential(box, vault_id)
     sign_in(page, live_server, auth, "qeditor", "editor")
     _open_vault(page, live_server, "Support Desk")
-    vault_id = page.url.rstrip("/").rsplit("/", 1)[-1]
-    archivable = _rows(page).filter(has=page.get_by_role("button", name="Archive"))
-    expect(archivable.first).to_be_visible()
-    row_id = archivable.first.get_attribute("id")
-    credential_id = row_id.removeprefix("cred-")
-    row = page.locator(f"#{row_id}")
-    url = row.locator("td").first.locator(".mono").first.inner_text()
+    assert page.url.rstrip("/").endswith(vault_id)
+    row = page.locator(f"#cred-{credential_id}")
+    expect(row.locator("td").first.locator(".mono").first).to_have_text(url)
     page.evaluate(f"window.__marker = {MARKER!r}")
     dialog = page.locator("#confirm-dialog")
 
