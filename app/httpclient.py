@@ -236,3 +236,61 @@ class JsonHttp:
                 f"{name} answered {what} in an unexpected shape.", kind="malformed"
             )
         return payload
+
+
+USER_AGENT = "vault-console/0.1"
+
+
+class ApiClient:
+    """What every upstream client shares: one :class:`JsonHttp`, a redacted key, ``with``.
+
+    Subclasses name the service (``service``, used in messages and ``repr``) and say how the
+    key authenticates (``auth_headers``); the key itself never appears in ``repr``."""
+
+    service = "API"
+    logger = logging.getLogger("app.http")
+
+    def __init__(
+        self,
+        base_url: str,
+        key: str,
+        *,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        retries: int = 2,
+        backoff: float = 0.25,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
+    ) -> None:
+        self._key = key
+        self.http = JsonHttp(
+            self.service,
+            base_url,
+            {**self.auth_headers(key), "User-Agent": USER_AGENT},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            retries=retries,
+            backoff=backoff,
+            max_response_bytes=max_response_bytes,
+            logger=self.logger,
+        )
+        self.base_url = self.http.base_url
+
+    def auth_headers(self, key: str) -> dict[str, str]:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r}, key=<redacted>)"
+
+    @property
+    def key_hint(self) -> str:
+        """``"…"`` plus the key's last four characters (just ``"…"`` for short keys)."""
+        return "…" + self._key[-4:] if len(self._key) > 8 else "…"
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

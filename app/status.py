@@ -47,7 +47,7 @@ def _upstream() -> dict:
     info = {"sandbox": holder.is_sandbox}
     try:
         client = holder.client()
-        info.update(base_url=client.base_url, key_hint=client.api_key_hint)
+        info.update(base_url=client.base_url, key_hint=client.key_hint)
         before = time.time()
         probe = client.probe()
         after = time.time()

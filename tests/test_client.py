@@ -287,7 +287,7 @@ def test_unexpected_shape_is_malformed(cc, sandbox):
 def test_client_repr_and_errors_do_not_leak_keys(sandbox):
     client = CloudCruiseClient(sandbox.base_url, sandbox.api_key, sandbox.encryption_key)
     assert sandbox.api_key not in repr(client)
-    assert client.api_key_hint == "…" + sandbox.api_key[-4:]
+    assert client.key_hint == "…" + sandbox.api_key[-4:]
 
 
 def test_a_timeout_before_the_headers_is_a_timeout_too(sandbox):

@@ -26,15 +26,16 @@ from app.cloudcruise.errors import (
     UnavailableError,
     error_from_response,
 )
-from app.httpclient import MAX_RESPONSE_BYTES, JsonHttp, retry_after
+from app.httpclient import MAX_RESPONSE_BYTES, USER_AGENT, ApiClient, JsonHttp, retry_after
 
 log = logging.getLogger("app.cloudcruise")
 
-USER_AGENT = "vault-console/0.1"
 
-
-class CloudCruiseClient:
+class CloudCruiseClient(ApiClient):
     """Talks to one CloudCruise workspace (or the sandbox) with one API and encryption key."""
+
+    service = "CloudCruise"
+    logger = log
 
     def __init__(
         self,
@@ -49,33 +50,19 @@ class CloudCruiseClient:
         max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         crypto.validate_key(encryption_key)
-        self._api_key = api_key
         self._encryption_key = encryption_key
-        self.http = JsonHttp(
-            "CloudCruise",
+        super().__init__(
             base_url,
-            {"cc-key": api_key, "User-Agent": USER_AGENT, "X-CloudCruise-Client": USER_AGENT},
+            api_key,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             retries=retries,
             backoff=backoff,
             max_response_bytes=max_response_bytes,
-            logger=log,
         )
-        self.base_url = self.http.base_url
-        self.timeout = self.http.timeout
-        self.session = self.http.session
 
-    def __repr__(self) -> str:
-        return f"CloudCruiseClient(base_url={self.base_url!r}, api_key=<redacted>)"
-
-    @property
-    def api_key_hint(self) -> str:
-        """Last four characters of the API key, for a status display."""
-        return "…" + self._api_key[-4:] if len(self._api_key) > 8 else "…"
-
-    def close(self) -> None:
-        self.http.close()
+    def auth_headers(self, key: str) -> dict[str, str]:
+        return {"cc-key": key, "X-CloudCruise-Client": USER_AGENT}
 
     # ------------------------------------------------------------------ transport
     def _request(
@@ -212,8 +199,8 @@ class CloudCruiseClient:
         from email.utils import parsedate_to_datetime
 
         started = time.perf_counter()
-        resp = self.session.get(
-            self.base_url + "/secret-providers", timeout=self.timeout, allow_redirects=False
+        resp = self.http.session.get(
+            self.base_url + "/secret-providers", timeout=self.http.timeout, allow_redirects=False
         )
         latency_ms = (time.perf_counter() - started) * 1000
         resp.close()

@@ -8,7 +8,7 @@ mcp_server_url | secret_name, ...}``, ``archived_at`` instead of ``status``).
 * Transport is the shared :class:`app.httpclient.JsonHttp` (pooled session, timeouts,
   GET retries on 5xx/connection errors, short-429 retries, size cap).
 * ``Authorization: Bearer <PAT>``. The PAT never appears in ``repr`` or in a message
-  (:attr:`QoderClient.pat_hint` gives its last four characters).
+  (:attr:`QoderClient.key_hint` gives its last four characters).
 * Errors are keyed on the HTTP status (the 401 ``error.type`` differs between doc
   versions) and raised as the typed errors of :mod:`app.cloudcruise.errors`, plus
   :class:`NotAvailableError` for 501 ``feature_not_available``.
@@ -37,11 +37,9 @@ from app.cloudcruise.errors import (
     UnavailableError,
     ValidationError,
 )
-from app.httpclient import MAX_RESPONSE_BYTES, JsonHttp, retry_after
+from app.httpclient import MAX_RESPONSE_BYTES, ApiClient, retry_after
 
 log = logging.getLogger("app.qoder")
-
-USER_AGENT = "vault-console/0.1"
 NAME = "Qoder"
 MAX_LIMIT = 100
 
@@ -325,8 +323,11 @@ def _list_params(
     return params
 
 
-class QoderClient:
+class QoderClient(ApiClient):
     """One Qoder workspace (or the emulator), authenticated with a personal access token."""
+
+    service = NAME
+    logger = log
 
     def __init__(
         self,
@@ -341,36 +342,18 @@ class QoderClient:
     ) -> None:
         if not isinstance(pat, str) or not pat.strip():
             raise ValueError("The Qoder access token (QODER_PAT) is empty.")
-        self._pat = pat.strip()
-        self.http = JsonHttp(
-            NAME,
+        super().__init__(
             base_url,
-            {"Authorization": f"Bearer {self._pat}", "User-Agent": USER_AGENT},
+            pat.strip(),
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             retries=retries,
             backoff=backoff,
             max_response_bytes=max_response_bytes,
-            logger=log,
         )
-        self.base_url = self.http.base_url
 
-    def __repr__(self) -> str:
-        return f"QoderClient(base_url={self.base_url!r}, pat=<redacted>)"
-
-    @property
-    def pat_hint(self) -> str:
-        """``…`` plus the PAT's last four characters, for a status display."""
-        return "…" + self._pat[-4:] if len(self._pat) > 8 else "…"
-
-    def close(self) -> None:
-        self.http.close()
-
-    def __enter__(self) -> QoderClient:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
+    def auth_headers(self, key: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key}"}
 
     # -------------------------------------------------------------- transport
     def _request(
@@ -383,7 +366,7 @@ class QoderClient:
     ) -> Any:
         answer = self.http.request(method, path, params=params, request_id=request_id)
         if not answer.ok:
-            raise error_from_answer(answer.status, answer.payload, answer.headers, secret=self._pat)
+            raise error_from_answer(answer.status, answer.payload, answer.headers, secret=self._key)
         return answer.payload
 
     # -------------------------------------------------------------- vaults

@@ -34,14 +34,13 @@ from app.cloudcruise.errors import (
     UnavailableError,
     ValidationError,
 )
-from app.httpclient import MAX_RESPONSE_BYTES, JsonHttp, retry_after
+from app.httpclient import MAX_RESPONSE_BYTES, ApiClient, retry_after
 
 from .models import FieldInfo, ItemDetail, ItemList, ItemSummary, SignerKey, Vault
 
 log = logging.getLogger("app.r4")
 
 NAME = "r4"
-USER_AGENT = "vault-console/0.1"
 
 
 def _q(value: str) -> str:
@@ -132,8 +131,11 @@ def error_from_answer(status: int, payload: Any, headers: Any, ids: dict[str, st
     )
 
 
-class R4Client:
+class R4Client(ApiClient):
     """Reads one r4 machine API (or the emulator) with one API key."""
+
+    service = NAME
+    logger = log
 
     def __init__(
         self,
@@ -148,36 +150,18 @@ class R4Client:
     ) -> None:
         if not isinstance(api_key, str) or not api_key.strip():
             raise ValueError("The r4 API key (R4_API_KEY) is empty.")
-        self._api_key = api_key.strip()
-        self.http = JsonHttp(
-            NAME,
+        super().__init__(
             base_url,
-            {"X-API-Key": self._api_key, "User-Agent": USER_AGENT},
+            api_key.strip(),
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             retries=retries,
             backoff=backoff,
             max_response_bytes=max_response_bytes,
-            logger=log,
         )
-        self.base_url = self.http.base_url
 
-    def __repr__(self) -> str:
-        return f"R4Client(base_url={self.base_url!r}, api_key={self.key_hint!r})"
-
-    @property
-    def key_hint(self) -> str:
-        """``"…" + last four characters`` of the key (just ``"…"`` for short keys)."""
-        return "…" + self._api_key[-4:] if len(self._api_key) > 8 else "…"
-
-    def close(self) -> None:
-        self.http.close()
-
-    def __enter__(self) -> R4Client:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
+    def auth_headers(self, key: str) -> dict[str, str]:
+        return {"X-API-Key": key}
 
     # -- transport ---------------------------------------------------------------------
     def _get(self, path: str, ids: dict[str, str], request_id: str | None) -> Any:

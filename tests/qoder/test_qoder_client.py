@@ -254,8 +254,8 @@ def test_client_validates_arguments_before_sending(qoder, qbox):
 
 def test_repr_and_hint_never_show_the_pat(qbox, qoder, seeded):
     assert qbox.pat not in repr(qoder) and "redacted" in repr(qoder)
-    assert qoder.pat_hint == "…" + qbox.pat[-4:]
-    assert QoderClient(qbox.base_url, "short").pat_hint == "…"
+    assert qoder.key_hint == "…" + qbox.pat[-4:]
+    assert QoderClient(qbox.base_url, "short").key_hint == "…"
     page = qoder.list_credentials(seeded["Engineering MCP"])
     assert qbox.pat not in repr(page) and qbox.pat not in str(vars(qoder.http))
     with pytest.raises(ValueError):
