@@ -8,14 +8,13 @@ Prints ``CLOUDCRUISE_BASE_URL=<url>`` and, for keys the sandbox chose itself,
 from __future__ import annotations
 
 import argparse
-import os
-import signal
-import sqlite3
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+from .common.cli import add_data_argument, emulator_parser, serve_until_signalled
 from .ratelimit import DEFAULT_RATE_LIMITS
-from .server import start_sandbox
+from .server import RunningSandbox, start_sandbox
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA = REPO_ROOT / "instance" / "sandbox.db"
@@ -23,21 +22,16 @@ DEFAULT_PORT = 5001
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m app.sandbox",
-        description="Serve a local emulator of the CloudCruise vault REST API.",
-    )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any)"
+    parser = emulator_parser(
+        "python -m app.sandbox",
+        "Serve a local emulator of the CloudCruise vault REST API.",
+        DEFAULT_PORT,
     )
     parser.add_argument("--api-key", help="API key clients must send (generated if omitted)")
     parser.add_argument(
         "--encryption-key", help="workspace key, 64 hex characters (generated if omitted)"
     )
-    parser.add_argument(
-        "--data", type=Path, default=DEFAULT_DATA, help=f"SQLite file (default {DEFAULT_DATA})"
-    )
+    add_data_argument(parser, DEFAULT_DATA)
     parser.add_argument(
         "--seed",
         type=int,
@@ -51,8 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _ignore(signum: int, frame: object) -> None:
-    """Python-level no-op; the wakeup fd tells ``main`` that a signal arrived."""
+def _banner(sandbox: RunningSandbox) -> Iterator[str]:
+    yield f"CLOUDCRUISE_BASE_URL={sandbox.base_url}"
+    if sandbox.workspace.generated_api_key:
+        yield f"CLOUDCRUISE_API_KEY={sandbox.api_key}"
+    if sandbox.workspace.generated_encryption_key:
+        yield f"CLOUDCRUISE_ENCRYPTION_KEY={sandbox.encryption_key}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,10 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.seed < 0:
         parser.error("--seed must be 0 or more")
-    if not 0 <= args.port <= 65535:
-        parser.error("--port must be between 0 and 65535")
-    try:
-        sandbox = start_sandbox(
+    return serve_until_signalled(
+        parser,
+        args,
+        lambda: start_sandbox(
             args.data,
             host=args.host,
             port=args.port,
@@ -71,45 +69,13 @@ def main(argv: list[str] | None = None) -> int:
             encryption_key=args.encryption_key,
             seed=args.seed,
             rate_limits=None if args.no_rate_limit else DEFAULT_RATE_LIMITS,
-        )
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except sqlite3.Error as exc:
-        print(f"error: cannot use the data file {args.data}: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(
-            f"error: cannot serve on {args.host}:{args.port}: {exc.strerror or exc}",
-            file=sys.stderr,
-        )
-        return 1
-
-    # Wait for SIGINT/SIGTERM through the signal wakeup fd: the C-level handler writes to
-    # the pipe, so a signal can neither be missed nor interrupt the shutdown half-way
-    # (Event.set() in a Python handler can deadlock; raising from one can hit `finally`).
-    wake_read, wake_write = os.pipe()
-    os.set_blocking(wake_write, False)
-    signal.set_wakeup_fd(wake_write)
-    signal.signal(signal.SIGINT, _ignore)
-    signal.signal(signal.SIGTERM, _ignore)
-    try:
-        print(f"CLOUDCRUISE_BASE_URL={sandbox.base_url}")
-        if sandbox.workspace.generated_api_key:
-            print(f"CLOUDCRUISE_API_KEY={sandbox.api_key}")
-        if sandbox.workspace.generated_encryption_key:
-            print(f"CLOUDCRUISE_ENCRYPTION_KEY={sandbox.encryption_key}")
-        sys.stdout.flush()
-        print(
+        ),
+        _banner,
+        lambda sandbox: (
             f"CloudCruise vault sandbox serving {sandbox.base_url} (data: {args.data}); "
-            "Ctrl+C to stop",
-            file=sys.stderr,
-            flush=True,
-        )
-        os.read(wake_read, 1)
-    finally:
-        sandbox.stop()
-    return 0
+            "Ctrl+C to stop"
+        ),
+    )
 
 
 if __name__ == "__main__":

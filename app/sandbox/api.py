@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import hmac
-import json
-import time
-from collections.abc import Iterable, Iterator
 from typing import Any
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from . import faults as fault_responses
 from . import tfa
+from .common.fault_middleware import CONTROL_PREFIX, FaultMiddleware
+from .common.flask_json import json_response as _json
+from .common.flask_json import request_json
 from .entries import VaultService
 from .errors import ApiError, bad_request, error_body, unauthorized
 from .faults import FaultInjector
@@ -21,76 +20,19 @@ from .store import Store
 from .workspace import Workspace
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
-CONTROL_PREFIX = "/_sandbox/"
-
-
-def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    text = payload if isinstance(payload, str | bytes) else json.dumps(payload, ensure_ascii=False)
-    return Response(text, status=status, headers=headers, mimetype="application/json")
 
 
 def _error_response(exc: ApiError) -> Response:
     return _json(exc.body, exc.status, exc.headers)
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")  # NaN / Infinity: Python accepts them, JSON not
-
-
 def _body() -> Any:
     """The JSON request body whatever its content type; empty means ``{}``."""
-    raw = request.get_data(cache=True)
-    if not raw.strip():
-        return {}
-    try:
-        return json.loads(raw, parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError):
-        raise bad_request("request body must be valid JSON") from None
+    return request_json(lambda: bad_request("request body must be valid JSON"))
 
 
 def _query_pair() -> tuple[str | None, str | None]:
     return request.args.get("permissioned_user_id"), request.args.get("domain")
-
-
-class FaultMiddleware:
-    """Applies a pending fault before the request reaches the app (control paths exempt)."""
-
-    def __init__(self, app: Any, faults: FaultInjector) -> None:
-        self.app = app
-        self.faults = faults
-
-    def __call__(self, environ: dict, start_response: Any) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO", "")
-        fault = None
-        if not path.startswith(CONTROL_PREFIX):
-            fault = self.faults.take(environ.get("REQUEST_METHOD", "GET"), path)
-        if fault is None:
-            return self.app(environ, start_response)
-        if fault.kind == "latency":
-            time.sleep(fault.delay or 0)
-            return self.app(environ, start_response)
-        if fault.kind == "slow_read":
-            return self._slow(environ, start_response, fault.delay or 0)
-        if fault.kind == "drop":
-            return fault_responses.drop_connection(environ, start_response)
-        respond = {
-            "status": fault_responses.status_response,
-            "malformed": fault_responses.malformed_response,
-            "content_type": fault_responses.content_type_response,
-            "oversized": fault_responses.oversized_response,
-        }[fault.kind]
-        return respond(fault, start_response)
-
-    def _slow(self, environ: dict, start_response: Any, delay: float) -> Iterator[bytes]:
-        inner = self.app(environ, start_response)
-        try:
-            yield b""  # werkzeug sends the status line and headers on the first write
-            time.sleep(delay)
-            yield from inner
-        finally:
-            close = getattr(inner, "close", None)
-            if close:
-                close()
 
 
 def create_sandbox_app(

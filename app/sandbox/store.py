@@ -3,7 +3,8 @@
 * WAL journal and a 5 s busy timeout on every connection, so readers never block and
   writers from several processes queue instead of failing;
 * every write runs inside ``BEGIN IMMEDIATE`` (:meth:`Store.write`), so a
-  read-modify-write (PUT merge) cannot lose a concurrent update;
+  read-modify-write (PUT merge) cannot lose a concurrent update
+  (:mod:`app.sandbox.common.sqlite_store`);
 * each entry row keeps its serialized API response next to the stored entry, so
   ``GET /vault`` concatenates strings instead of decoding and re-encoding rows.
 """
@@ -12,15 +13,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-BUSY_TIMEOUT_MS = 5000
+from .common.sqlite_store import MetaTables, SQLiteStore
+from .common.sqlite_store import dumps as _dumps
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -73,23 +70,8 @@ class EntryRow:
     response: str
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-class Tables:
+class Tables(MetaTables):
     """Queries over one connection (inside a transaction when obtained from ``write``)."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    # -- meta ---------------------------------------------------------------------
-    def meta(self) -> dict[str, str]:
-        return dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
-
-    def set_meta(self, key: str, value: str, *, replace: bool = True) -> None:
-        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
-        self.conn.execute(f"{verb} INTO meta (key, value) VALUES (?, ?)", (key, value))  # noqa: S608
 
     # -- entries ------------------------------------------------------------------
     def entries_json(self) -> bytes:
@@ -212,85 +194,11 @@ class Tables:
         return (row[0], row[1]) if row else None
 
 
-class Store:
+class Store(SQLiteStore[Tables]):
     """One SQLite file; a small pool of connections shared by the server's threads."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._pool: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        self._closed = False
-        with self._connection() as conn:
-            conn.executescript(f"BEGIN IMMEDIATE;{SCHEMA}COMMIT;")
+    SCHEMA = SCHEMA
+    LABEL = "sandbox"
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            self.path,
-            timeout=BUSY_TIMEOUT_MS / 1000,
-            isolation_level=None,
-            check_same_thread=False,
-        )
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        self._use_wal(conn)
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA foreign_keys = ON")
-        return conn
-
-    @staticmethod
-    def _use_wal(conn: sqlite3.Connection) -> None:
-        """Switch to WAL (persistent in the file). Changing the journal mode can report
-        "locked" without waiting for the busy timeout while another process is setting
-        up the same new file, so retry for as long as the busy timeout would."""
-        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-        while True:
-            try:
-                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                    conn.execute("PRAGMA journal_mode = WAL")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
-
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            if self._closed:
-                raise RuntimeError("the sandbox store is closed")
-            conn = self._pool.pop() if self._pool else None
-        if conn is None:
-            conn = self._connect()
-        try:
-            yield conn
-        finally:
-            with self._lock:
-                if self._closed or len(self._pool) >= 8:
-                    conn.close()
-                else:
-                    self._pool.append(conn)
-
-    @contextmanager
-    def read(self) -> Iterator[Tables]:
-        """Autocommit reads: each statement sees the latest committed state."""
-        with self._connection() as conn:
-            yield Tables(conn)
-
-    @contextmanager
-    def write(self) -> Iterator[Tables]:
-        """A ``BEGIN IMMEDIATE`` transaction, committed on success, rolled back on error."""
-        with self._connection() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield Tables(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            pool, self._pool = self._pool, []
-        for conn in pool:
-            conn.close()
+    def _handle(self, conn: sqlite3.Connection) -> Tables:
+        return Tables(conn)

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import requests
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.sandbox.emulator_cli import Cli, spawn_emulator
 
 ID_HEX = r"[0-9a-f]{12}7[0-9a-f]{3}[89ab][0-9a-f]{15}"
 VAULT_ID_RE = rf"vault_{ID_HEX}"
@@ -73,40 +67,6 @@ def flat_body(url: str, token: str = "tok-secret-value", **extra: Any) -> dict[s
     }
 
 
-@dataclass
-class Cli:
-    proc: subprocess.Popen
-    stdout: str
-    stderr: str
-    values: dict[str, str] = field(default_factory=dict)
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=10)
-        finally:
-            for stream in (self.proc.stdout, self.proc.stderr):
-                if stream:
-                    stream.close()
-
-
 def spawn_cli(*args: str) -> Cli:
-    """Start ``python -m app.sandbox.qoder --host 127.0.0.1 --port 0 ARGS``; read its banner
-    (stdout is flushed before the "serving" line goes to stderr)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app.sandbox.qoder", "--host", "127.0.0.1", "--port", "0", *args],
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stderr is not None and proc.stdout is not None
-    stderr = proc.stderr.readline()
-    if "serving" not in stderr:
-        out, err = proc.communicate(timeout=10)
-        return Cli(proc, out, stderr + err)
-    os.set_blocking(proc.stdout.fileno(), False)
-    stdout = proc.stdout.read() or ""
-    values = dict(line.split("=", 1) for line in stdout.splitlines() if "=" in line)
-    return Cli(proc, stdout, stderr, values)
+    """Start ``python -m app.sandbox.qoder --host 127.0.0.1 --port 0 ARGS``; read its banner."""
+    return spawn_emulator("app.sandbox.qoder", *args)

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import itertools
 import os
-import signal
-import subprocess
-import sys
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import requests
 
 from app.cloudcruise.crypto import encrypt_value
 from app.sandbox import RunningSandbox
+from tests.sandbox.emulator_cli import Cli, spawn_emulator
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 _ids = itertools.count()
 
 
@@ -74,47 +69,6 @@ def bound(sandbox: RunningSandbox) -> Api:
     return Api(sandbox.base_url, sandbox.api_key, sandbox.encryption_key)
 
 
-@dataclass
-class Cli:
-    proc: subprocess.Popen
-    stdout: str
-    stderr: str
-    values: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def base_url(self) -> str:
-        return self.values["CLOUDCRUISE_BASE_URL"]
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=10)
-        finally:
-            for stream in (self.proc.stdout, self.proc.stderr):
-                if stream:
-                    stream.close()
-
-
 def spawn_cli(*args: str) -> Cli:
-    """Start ``python -m app.sandbox --host 127.0.0.1 --port 0 ARGS`` and read its banner.
-
-    The banner (stdout) is flushed before the "serving" line goes to stderr, so once
-    that line (or EOF, on failure) arrives all of stdout can be read without blocking.
-    """
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app.sandbox", "--host", "127.0.0.1", "--port", "0", *args],
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stderr is not None and proc.stdout is not None
-    stderr = proc.stderr.readline()
-    if "serving" not in stderr:  # failed to start: collect everything
-        out, err = proc.communicate(timeout=10)
-        return Cli(proc, out, stderr + err)
-    os.set_blocking(proc.stdout.fileno(), False)
-    stdout = proc.stdout.read() or ""
-    values = dict(line.split("=", 1) for line in stdout.splitlines() if "=" in line)
-    return Cli(proc, stdout, stderr, values)
+    """Start ``python -m app.sandbox --host 127.0.0.1 --port 0 ARGS`` and read its banner."""
+    return spawn_emulator("app.sandbox", *args)

@@ -8,13 +8,13 @@ SIGINT/SIGTERM, 1 cannot serve, 2 bad arguments.
 from __future__ import annotations
 
 import argparse
-import os
-import signal
-import sqlite3
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
-from .server import start_qoder_sandbox
+from app.sandbox.common.cli import add_data_argument, emulator_parser, serve_until_signalled
+
+from .server import RunningQoderSandbox, start_qoder_sandbox
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_DATA = REPO_ROOT / "instance" / "qoder-sandbox.db"
@@ -22,18 +22,13 @@ DEFAULT_PORT = 5003
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m app.sandbox.qoder",
-        description="Serve a local emulator of the Qoder Cloud Agents vaults API.",
-    )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any)"
+    parser = emulator_parser(
+        "python -m app.sandbox.qoder",
+        "Serve a local emulator of the Qoder Cloud Agents vaults API.",
+        DEFAULT_PORT,
     )
     parser.add_argument("--pat", help="access token clients must send (generated if omitted)")
-    parser.add_argument(
-        "--data", type=Path, default=DEFAULT_DATA, help=f"SQLite file (default {DEFAULT_DATA})"
-    )
+    add_data_argument(parser, DEFAULT_DATA)
     parser.add_argument(
         "--shape",
         choices=("flat", "nested"),
@@ -52,17 +47,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _ignore(signum: int, frame: object) -> None:
-    """Python-level no-op; the wakeup fd tells ``main`` that a signal arrived."""
+def _banner(sandbox: RunningQoderSandbox) -> Iterator[str]:
+    yield f"QODER_BASE_URL={sandbox.base_url}"
+    if sandbox.generated_pat:
+        yield f"QODER_PAT={sandbox.pat}"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if not 0 <= args.port <= 65535:
-        parser.error("--port must be between 0 and 65535")
-    try:
-        sandbox = start_qoder_sandbox(
+    return serve_until_signalled(
+        parser,
+        args,
+        lambda: start_qoder_sandbox(
             args.data,
             host=args.host,
             port=args.port,
@@ -70,41 +67,13 @@ def main(argv: list[str] | None = None) -> int:
             shape=args.shape,
             seed=not args.no_seed,
             limit_over_100=args.limit_over_100,
-        )
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except sqlite3.Error as exc:
-        print(f"error: cannot use the data file {args.data}: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(
-            f"error: cannot serve on {args.host}:{args.port}: {exc.strerror or exc}",
-            file=sys.stderr,
-        )
-        return 1
-
-    # SIGINT/SIGTERM arrive through the signal wakeup fd (see app/sandbox/__main__.py).
-    wake_read, wake_write = os.pipe()
-    os.set_blocking(wake_write, False)
-    signal.set_wakeup_fd(wake_write)
-    signal.signal(signal.SIGINT, _ignore)
-    signal.signal(signal.SIGTERM, _ignore)
-    try:
-        print(f"QODER_BASE_URL={sandbox.base_url}")
-        if sandbox.generated_pat:
-            print(f"QODER_PAT={sandbox.pat}")
-        sys.stdout.flush()
-        print(
+        ),
+        _banner,
+        lambda sandbox: (
             f"Qoder vaults sandbox serving {sandbox.base_url} (shape {sandbox.shape}, "
-            f"data: {args.data}); Ctrl+C to stop",
-            file=sys.stderr,
-            flush=True,
-        )
-        os.read(wake_read, 1)
-    finally:
-        sandbox.stop()
-    return 0
+            f"data: {args.data}); Ctrl+C to stop"
+        ),
+    )
 
 
 if __name__ == "__main__":

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import hmac
-import json
 import secrets
-import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
 from typing import Any
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from app.sandbox import faults as fault_responses
+from app.sandbox.common.fault_middleware import FaultMiddleware
+from app.sandbox.common.flask_json import json_response as _json
+from app.sandbox.common.flask_json import request_json
 from app.sandbox.faults import FaultInjector
 
 from .errors import QoderApiError, error_body, invalid
@@ -22,34 +20,14 @@ from .service import QoderService, Settings
 from .store import Store
 
 API_PREFIX = "/api/v1/cloud"
-CONTROL_PREFIX = "/_sandbox/"
 MAX_BODY_BYTES = 32 * 1024 * 1024
 FAULT_FIELDS = ("kind", "method", "path", "times", "status", "body", "headers", "delay", "size")
 LIMIT_MODES = ("error", "cap")
 
 
-def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        json.dumps(payload, ensure_ascii=False),
-        status=status,
-        headers=headers,
-        mimetype="application/json",
-    )
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def _body() -> Any:
     """The JSON request body whatever its content type; empty means ``{}``."""
-    raw = request.get_data(cache=True)
-    if not raw.strip():
-        return {}
-    try:
-        return json.loads(raw, parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError):
-        raise invalid("The request body must be valid JSON.") from None
+    return request_json(lambda: invalid("The request body must be valid JSON."))
 
 
 def _object_body() -> dict[str, Any]:
@@ -57,57 +35,6 @@ def _object_body() -> dict[str, Any]:
     if not isinstance(body, dict):
         raise invalid("The request body must be a JSON object.")
     return body
-
-
-class QoderFaultMiddleware:
-    """Applies a pending fault (the CloudCruise sandbox's kinds) before the app runs.
-
-    Identical to the CloudCruise sandbox's middleware except that a ``status`` fault
-    without a body answers the Qoder error envelope (429 also gets ``Retry-After: 1``).
-    """
-
-    def __init__(self, app: Any, faults: FaultInjector) -> None:
-        self.app = app
-        self.faults = faults
-
-    def __call__(self, environ: dict, start_response: Any) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO", "")
-        fault = None
-        if not path.startswith(CONTROL_PREFIX):
-            fault = self.faults.take(environ.get("REQUEST_METHOD", "GET"), path)
-        if fault is None:
-            return self.app(environ, start_response)
-        if fault.kind == "latency":
-            time.sleep(fault.delay or 0)
-            return self.app(environ, start_response)
-        if fault.kind == "slow_read":
-            return self._slow(environ, start_response, fault.delay or 0)
-        if fault.kind == "drop":
-            return fault_responses.drop_connection(environ, start_response)
-        if fault.kind == "status" and fault.body is None:
-            status = fault.status or 500
-            headers = dict(fault.headers)
-            if status == 429:
-                headers.setdefault("Retry-After", "1")
-            fault = replace(fault, body=error_body(status), headers=headers)
-        respond: Callable[..., Iterable[bytes]] = {
-            "status": fault_responses.status_response,
-            "malformed": fault_responses.malformed_response,
-            "content_type": fault_responses.content_type_response,
-            "oversized": fault_responses.oversized_response,
-        }[fault.kind]
-        return respond(fault, start_response)
-
-    def _slow(self, environ: dict, start_response: Any, delay: float) -> Iterator[bytes]:
-        inner = self.app(environ, start_response)
-        try:
-            yield b""  # werkzeug sends the status line and headers on the first write
-            time.sleep(delay)
-            yield from inner
-        finally:
-            close = getattr(inner, "close", None)
-            if close:
-                close()
 
 
 def create_qoder_app(
@@ -255,5 +182,6 @@ def create_qoder_app(
         settings.limit_over_100 = body.get("limit_over_100", settings.limit_over_100)
         return get_settings()
 
-    app.wsgi_app = QoderFaultMiddleware(app.wsgi_app, faults)  # type: ignore[method-assign]
+    # the CloudCruise fault kinds; a status fault without a body answers the Qoder envelope
+    app.wsgi_app = FaultMiddleware(app.wsgi_app, faults, error_body)  # type: ignore[method-assign]
     return app

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import secrets
-import socket
-import threading
 from pathlib import Path
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer
 
+from app.sandbox.common.serving import RunningServer, serve
 from app.sandbox.faults import FaultInjector
-from app.sandbox.server import _serve
 
 from .api import API_PREFIX, LIMIT_MODES, create_qoder_app
 from .resources import SHAPES
@@ -21,6 +18,10 @@ from .service import Settings
 from .store import Store
 
 PAT_PREFIX = "qpat_"
+SETTING_CHOICES = {
+    "shape": (SHAPES, "shape must be 'flat' or 'nested'"),
+    "limit_over_100": (LIMIT_MODES, "limit_over_100 must be 'error' or 'cap'"),
+}
 
 
 def new_pat() -> str:
@@ -52,8 +53,31 @@ def open_pat(store: Store, pat: str | None) -> tuple[str, bool]:
         return meta["pat"], meta.get("pat_source") == "generated"
 
 
-class RunningQoderSandbox:
+def _check_setting(name: str, value: Any) -> None:
+    allowed, message = SETTING_CHOICES[name]
+    if value not in allowed:
+        raise ValueError(message)
+
+
+def _setting(name: str) -> property:
+    """A read/write view of ``settings.<name>`` that rejects values outside its choices."""
+
+    def get(box: RunningQoderSandbox) -> str:
+        return getattr(box.settings, name)
+
+    def set_(box: RunningQoderSandbox, value: str) -> None:
+        _check_setting(name, value)
+        setattr(box.settings, name, value)
+
+    return property(get, set_)
+
+
+class RunningQoderSandbox(RunningServer):
     """The emulator serving on ``base_url`` (``http://host:port/api/v1/cloud``)."""
+
+    THREAD_NAME = "qoder-sandbox"
+    URL_PREFIX = API_PREFIX
+    store: Store
 
     def __init__(
         self,
@@ -65,8 +89,6 @@ class RunningQoderSandbox:
         generated_pat: bool,
         seeded: bool,
     ) -> None:
-        self._server = server
-        self.store = store
         self.faults = faults
         self.settings = settings
         self.pat = pat
@@ -74,64 +96,10 @@ class RunningQoderSandbox:
         self.generated_pat = generated_pat
         #: True when this start seeded the store
         self.seeded = seeded
-        host, port = server.server_address[:2]
-        host = f"[{host}]" if ":" in str(host) else host
-        self.host, self.port = str(host), int(port)
-        self.root_url = f"http://{host}:{port}"
-        self.base_url = self.root_url + API_PREFIX
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.5},
-            name=f"qoder-sandbox-{port}",
-            daemon=True,
-        )
-        self._stopped = False
-        self._thread.start()
+        super().__init__(server, store)
 
-    @property
-    def shape(self) -> str:
-        return self.settings.shape
-
-    @shape.setter
-    def shape(self, value: str) -> None:
-        if value not in SHAPES:
-            raise ValueError("shape must be 'flat' or 'nested'")
-        self.settings.shape = value
-
-    @property
-    def limit_over_100(self) -> str:
-        return self.settings.limit_over_100
-
-    @limit_over_100.setter
-    def limit_over_100(self, value: str) -> None:
-        if value not in LIMIT_MODES:
-            raise ValueError("limit_over_100 must be 'error' or 'cap'")
-        self.settings.limit_over_100 = value
-
-    def stop(self) -> None:
-        if self._stopped:
-            return
-        self._stopped = True
-        stopper = threading.Thread(target=self._server.shutdown, daemon=True)
-        stopper.start()
-        self._poke()  # wake serve_forever's select() instead of waiting for its poll
-        stopper.join(timeout=5)
-        self._server.server_close()
-        self._thread.join(timeout=5)
-        self.store.close()
-
-    def _poke(self) -> None:
-        host = self._server.server_address[0]
-        if host in ("0.0.0.0", "::", ""):  # noqa: S104 - only to pick a reachable address
-            host = "127.0.0.1" if host != "::" else "::1"
-        with contextlib.suppress(OSError):
-            socket.create_connection((host, self.port), timeout=0.5).close()
-
-    def __enter__(self) -> RunningQoderSandbox:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
+    shape = _setting("shape")
+    limit_over_100 = _setting("limit_over_100")
 
     def __repr__(self) -> str:
         return f"<RunningQoderSandbox {self.base_url} shape={self.shape} data={self.store.path}>"
@@ -152,10 +120,8 @@ def start_qoder_sandbox(
     PAT is stored and replaces the old one. ``seed`` seeds a store never seeded before.
     Raises ``ValueError`` for bad arguments and ``OSError`` when the address is taken.
     """
-    if shape not in SHAPES:
-        raise ValueError("shape must be 'flat' or 'nested'")
-    if limit_over_100 not in LIMIT_MODES:
-        raise ValueError("limit_over_100 must be 'error' or 'cap'")
+    _check_setting("shape", shape)
+    _check_setting("limit_over_100", limit_over_100)
     if pat is not None:
         check_pat(pat)
     store = Store(data)
@@ -165,7 +131,7 @@ def start_qoder_sandbox(
         faults = FaultInjector()
         settings = Settings(shape=shape, limit_over_100=limit_over_100)
         app = create_qoder_app(store, faults, pat, settings)
-        server = _serve(host, port, app)
+        server = serve(host, port, app)
     except BaseException:
         store.close()
         raise

@@ -1,4 +1,4 @@
-"""SQLite storage of the Qoder emulator (same pattern as the CloudCruise sandbox's store).
+"""SQLite storage of the Qoder emulator (on :mod:`app.sandbox.common.sqlite_store`).
 
 * WAL journal and a 5 s busy timeout on every connection; every write runs inside
   ``BEGIN IMMEDIATE`` (:meth:`Store.write`), so several processes may share one file.
@@ -12,18 +12,15 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-BUSY_TIMEOUT_MS = 5000
+from app.sandbox.common.sqlite_store import MetaTables, SQLiteStore
+from app.sandbox.common.sqlite_store import dumps as _dumps
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 VAULT_PREFIX = "vault_"
@@ -108,23 +105,10 @@ def _icontains(haystack: Any, needle: Any) -> int:
     return int(str(needle).casefold() in str(haystack).casefold())
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-class Tables:
+class Tables(MetaTables):
     """Queries over one connection (inside a transaction when obtained from ``write``)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
     # -- meta --------------------------------------------------------------------------
-    def meta(self) -> dict[str, str]:
-        return dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
-
-    def set_meta(self, key: str, value: str) -> None:
-        self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
-
     def tick(self, at_least: int | None = None) -> int:
         """The next microsecond of the store's clock (call inside ``write``)."""
         row = self.conn.execute("SELECT value FROM meta WHERE key = 'last_us'").fetchone()
@@ -268,85 +252,15 @@ class Tables:
         return self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
 
 
-class Store:
+class Store(SQLiteStore[Tables]):
     """One SQLite file; a small pool of connections shared by the server's threads."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._pool: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        self._closed = False
-        with self._connection() as conn:
-            conn.executescript(f"BEGIN IMMEDIATE;{SCHEMA}COMMIT;")
+    SCHEMA = SCHEMA
+    LABEL = "Qoder sandbox"
+    ROW_FACTORY = sqlite3.Row
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            self.path,
-            timeout=BUSY_TIMEOUT_MS / 1000,
-            isolation_level=None,
-            check_same_thread=False,
-        )
-        conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        self._use_wal(conn)
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA foreign_keys = ON")
+    def _handle(self, conn: sqlite3.Connection) -> Tables:
+        return Tables(conn)
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
         conn.create_function("icontains", 2, _icontains, deterministic=True)
-        return conn
-
-    @staticmethod
-    def _use_wal(conn: sqlite3.Connection) -> None:
-        """Switch to WAL; retry "locked" while another process sets up the same file."""
-        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-        while True:
-            try:
-                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                    conn.execute("PRAGMA journal_mode = WAL")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
-
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            if self._closed:
-                raise RuntimeError("the Qoder sandbox store is closed")
-            conn = self._pool.pop() if self._pool else None
-        if conn is None:
-            conn = self._connect()
-        try:
-            yield conn
-        finally:
-            with self._lock:
-                if self._closed or len(self._pool) >= 8:
-                    conn.close()
-                else:
-                    self._pool.append(conn)
-
-    @contextmanager
-    def read(self) -> Iterator[Tables]:
-        """Autocommit reads: each statement sees the latest committed state."""
-        with self._connection() as conn:
-            yield Tables(conn)
-
-    @contextmanager
-    def write(self) -> Iterator[Tables]:
-        """A ``BEGIN IMMEDIATE`` transaction, committed on success, rolled back on error."""
-        with self._connection() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield Tables(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            pool, self._pool = self._pool, []
-        for conn in pool:
-            conn.close()

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hmac
-import json
-import time
-from collections.abc import Iterable, Iterator
 from typing import Any
 
 from flask import Blueprint, Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from app.sandbox import faults as fault_responses
+from app.sandbox.common.fault_middleware import FaultMiddleware
+from app.sandbox.common.flask_json import json_response as _json
+from app.sandbox.common.flask_json import request_json
 from app.sandbox.errors import reason
 from app.sandbox.faults import FaultInjector
 
 from .vaults import R4Error, VaultModel
 
 PREFIX = "/api/v1/machine"
-CONTROL_PREFIX = "/_sandbox/"
 MAX_BODY_BYTES = 1024 * 1024
 
 ERROR_CODES = {
@@ -48,71 +45,11 @@ def error_body(status: int, message: str | None = None, code: str | None = None)
     }
 
 
-def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        json.dumps(payload, ensure_ascii=False),
-        status=status,
-        headers=headers,
-        mimetype="application/json",
-    )
-
-
 def _body() -> Any:
-    raw = request.get_data(cache=True)
-    if not raw.strip():
-        return {}
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, ValueError):
-        raise R4Error(400, "bad_request", "request body must be valid JSON") from None
-
-
-class FaultMiddleware:
-    """Applies a pending fault before the request reaches the app (control paths exempt).
-    Status faults without a body answer r4's ``{"error": {"code", "message"}}``."""
-
-    def __init__(self, app: Any, faults: FaultInjector) -> None:
-        self.app = app
-        self.faults = faults
-
-    def __call__(self, environ: dict, start_response: Any) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO", "")
-        fault = None
-        if not path.startswith(CONTROL_PREFIX):
-            fault = self.faults.take(environ.get("REQUEST_METHOD", "GET"), path)
-        if fault is None:
-            return self.app(environ, start_response)
-        if fault.kind == "latency":
-            time.sleep(fault.delay or 0)
-            return self.app(environ, start_response)
-        if fault.kind == "slow_read":
-            return self._slow(environ, start_response, fault.delay or 0)
-        if fault.kind == "drop":
-            return fault_responses.drop_connection(environ, start_response)
-        if fault.kind == "status" and fault.body is None:
-            status = fault.status or 500
-            headers = dict(fault.headers)
-            if status == 429:
-                headers.setdefault("Retry-After", "1")
-            fault = dataclasses.replace(fault, body=error_body(status), headers=headers)
-        respond = {
-            "status": fault_responses.status_response,
-            "malformed": fault_responses.malformed_response,
-            "content_type": fault_responses.content_type_response,
-            "oversized": fault_responses.oversized_response,
-        }[fault.kind]
-        return respond(fault, start_response)
-
-    def _slow(self, environ: dict, start_response: Any, delay: float) -> Iterator[bytes]:
-        inner = self.app(environ, start_response)
-        try:
-            yield b""
-            time.sleep(delay)
-            yield from inner
-        finally:
-            close = getattr(inner, "close", None)
-            if close:
-                close()
+    """The JSON request body (``NaN`` / ``Infinity`` accepted); empty means ``{}``."""
+    return request_json(
+        lambda: R4Error(400, "bad_request", "request body must be valid JSON"), strict=False
+    )
 
 
 def create_r4_app(model: VaultModel, faults: FaultInjector, api_key: str) -> Flask:
@@ -242,5 +179,6 @@ def create_r4_app(model: VaultModel, faults: FaultInjector, api_key: str) -> Fla
             raise R4Error(400, "bad_request", 'body must be {"mode": "items"|"signature"|null}')
         return _json(model.set_tamper(vault_id, body["mode"]))
 
-    app.wsgi_app = FaultMiddleware(app.wsgi_app, faults)  # type: ignore[method-assign]
+    # status faults without a body answer r4's ``{"error": {"code", "message"}}``
+    app.wsgi_app = FaultMiddleware(app.wsgi_app, faults, error_body)  # type: ignore[method-assign]
     return app

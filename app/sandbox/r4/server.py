@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
 from pathlib import Path
-from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer
 
+from app.sandbox.common.serving import RunningServer, serve
+from app.sandbox.common.sqlite_store import MetaTables
 from app.sandbox.faults import FaultInjector
-from app.sandbox.server import QuietRequestHandler
 
 from .api import PREFIX, create_r4_app
 from .crypto import check_api_key, new_api_key, new_id
@@ -20,9 +17,13 @@ from .store import R4Store
 from .vaults import VaultModel, iso
 
 
-class RunningR4Sandbox:
+class RunningR4Sandbox(RunningServer):
     """An r4 emulator serving on ``base_url`` (``…/api/v1/machine``); stop it with
     :meth:`stop` or a ``with`` block."""
+
+    THREAD_NAME = "r4-sandbox"
+    URL_PREFIX = PREFIX
+    store: R4Store
 
     def __init__(
         self,
@@ -34,8 +35,6 @@ class RunningR4Sandbox:
         generated_key: bool,
         seeded: bool,
     ) -> None:
-        self._server = server
-        self.store = store
         self.model = model
         self.faults = faults
         self.api_key = api_key
@@ -43,75 +42,25 @@ class RunningR4Sandbox:
         self.generated_key = generated_key
         #: True when this start seeded the store
         self.seeded = seeded
-        host, port = server.server_address[:2]
-        host = f"[{host}]" if ":" in str(host) else host
-        self.host, self.port = str(host), int(port)
-        self.root_url = f"http://{host}:{port}"
-        self.base_url = self.root_url + PREFIX
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.5},
-            name=f"r4-sandbox-{port}",
-            daemon=True,
-        )
-        self._stopped = False
-        self._thread.start()
+        super().__init__(server, store)
 
     def vault_id(self, name: str) -> str:
         """The id of the vault called ``name`` (seeded names are fixed)."""
         return self.model.vault_id_by_name(name)
 
-    def stop(self) -> None:
-        if self._stopped:
-            return
-        self._stopped = True
-        stopper = threading.Thread(target=self._server.shutdown, daemon=True)
-        stopper.start()
-        host = self._server.server_address[0]
-        if host in ("0.0.0.0", "::", ""):  # noqa: S104 - only to pick a reachable address
-            host = "127.0.0.1" if host != "::" else "::1"
-        with contextlib.suppress(OSError):  # wake serve_forever's select()
-            socket.create_connection((host, self.port), timeout=0.5).close()
-        stopper.join(timeout=5)
-        self._server.server_close()
-        self._thread.join(timeout=5)
-        self.store.close()
-
-    def __enter__(self) -> RunningR4Sandbox:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
-
     def __repr__(self) -> str:
         return f"<RunningR4Sandbox {self.base_url} data={self.store.path}>"
-
-
-def _serve(host: str, port: int, app: Any) -> BaseWSGIServer:
-    """Bind the socket ourselves, so a busy port raises OSError (werkzeug would exit)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.create_server((host.strip("[]"), port), family=family, backlog=128)
-    try:
-        return make_server(
-            host,
-            listener.getsockname()[1],
-            app,
-            threaded=True,
-            request_handler=QuietRequestHandler,
-            fd=listener.fileno(),
-        )
-    finally:
-        listener.close()
 
 
 def _open(store: R4Store, model: VaultModel, api_key: str | None, seed: bool):
     """Load or create the key and the creating user id; seed a never-seeded store."""
     with store.write() as conn:
-        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        db = MetaTables(conn)
+        meta = db.meta()
 
         def put(key: str, value: str) -> None:
             meta[key] = value
-            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+            db.set_meta(key, value)
 
         if "user_id" not in meta:
             put("user_id", new_id())
@@ -150,7 +99,7 @@ def start_r4_sandbox(
         model = VaultModel(store)
         key, generated, seeded = _open(store, model, api_key, seed)
         faults = FaultInjector()
-        server = _serve(host, port, create_r4_app(model, faults, key))
+        server = serve(host, port, create_r4_app(model, faults, key))
     except BaseException:
         store.close()
         raise

@@ -1,19 +1,14 @@
 """SQLite storage of the r4 emulator (its own file; WAL; writes in ``BEGIN IMMEDIATE``).
 
-Same approach as the CloudCruise sandbox store: a small connection pool shared by the
-server's threads, a busy timeout so several processes can share one file.
+The pool, pragmas and transactions are :mod:`app.sandbox.common.sqlite_store`'s (as for
+the other emulators); ``read``/``write`` yield the bare connection.
 """
 
 from __future__ import annotations
 
 import sqlite3
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
-BUSY_TIMEOUT_MS = 5000
+from app.sandbox.common.sqlite_store import SQLiteStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -81,78 +76,12 @@ CREATE INDEX IF NOT EXISTS fields_item ON fields (item_id, ord);
 """
 
 
-class R4Store:
+class R4Store(SQLiteStore[sqlite3.Connection]):
     """One SQLite file; connections are pooled and shared by the server's threads."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._pool: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        self._closed = False
-        with self._connection() as conn:
-            conn.executescript(f"BEGIN IMMEDIATE;{SCHEMA}COMMIT;")
+    SCHEMA = SCHEMA
+    LABEL = "r4 sandbox"
+    ROW_FACTORY = sqlite3.Row
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            self.path,
-            timeout=BUSY_TIMEOUT_MS / 1000,
-            isolation_level=None,
-            check_same_thread=False,
-        )
-        conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-        while True:  # switching to WAL can report "locked" without waiting: retry
-            try:
-                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                    conn.execute("PRAGMA journal_mode = WAL")
-                break
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA foreign_keys = ON")
+    def _handle(self, conn: sqlite3.Connection) -> sqlite3.Connection:
         return conn
-
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            if self._closed:
-                raise RuntimeError("the r4 sandbox store is closed")
-            conn = self._pool.pop() if self._pool else None
-        if conn is None:
-            conn = self._connect()
-        try:
-            yield conn
-        finally:
-            with self._lock:
-                if self._closed or len(self._pool) >= 8:
-                    conn.close()
-                else:
-                    self._pool.append(conn)
-
-    @contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
-        with self._connection() as conn:
-            yield conn
-
-    @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """A ``BEGIN IMMEDIATE`` transaction, committed on success, rolled back on error."""
-        with self._connection() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            pool, self._pool = self._pool, []
-        for conn in pool:
-            conn.close()

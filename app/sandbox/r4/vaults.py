@@ -18,6 +18,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from app.r4.checkpoints import DEFAULT, Scheme, sign
+from app.sandbox.common.sqlite_store import dumps as _dumps
 
 from .crypto import is_id, load_private_key, new_dek, new_id, new_signer_key, seal
 from .store import R4Store
@@ -79,10 +80,6 @@ def iso(moment: datetime | None = None) -> str:
     return (
         moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
     )
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _next_seq(conn: sqlite3.Connection, table: str) -> int:
