@@ -26,7 +26,7 @@ from app.cloudcruise.errors import (
     UnavailableError,
     error_from_response,
 )
-from app.httpclient import MAX_RESPONSE_BYTES, USER_AGENT, ApiClient, JsonHttp, retry_after
+from app.httpclient import USER_AGENT, ApiClient, JsonHttp, retry_after
 
 log = logging.getLogger("app.cloudcruise")
 
@@ -42,24 +42,12 @@ class CloudCruiseClient(ApiClient):
         base_url: str,
         api_key: str,
         encryption_key: str,
-        *,
-        connect_timeout: float = 5.0,
-        read_timeout: float = 30.0,
-        retries: int = 2,
-        backoff: float = 0.25,
-        max_response_bytes: int = MAX_RESPONSE_BYTES,
+        **options: Any,
     ) -> None:
+        """``options``: the transport settings of :class:`app.httpclient.ApiClient`."""
         crypto.validate_key(encryption_key)
         self._encryption_key = encryption_key
-        super().__init__(
-            base_url,
-            api_key,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            retries=retries,
-            backoff=backoff,
-            max_response_bytes=max_response_bytes,
-        )
+        super().__init__(base_url, api_key, **options)
 
     def auth_headers(self, key: str) -> dict[str, str]:
         return {"cc-key": key, "X-CloudCruise-Client": USER_AGENT}

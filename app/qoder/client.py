@@ -37,7 +37,7 @@ from app.cloudcruise.errors import (
     UnavailableError,
     ValidationError,
 )
-from app.httpclient import MAX_RESPONSE_BYTES, ApiClient, retry_after
+from app.httpclient import ApiClient, retry_after
 
 log = logging.getLogger("app.qoder")
 NAME = "Qoder"
@@ -329,28 +329,11 @@ class QoderClient(ApiClient):
     service = NAME
     logger = log
 
-    def __init__(
-        self,
-        base_url: str,
-        pat: str,
-        *,
-        connect_timeout: float = 5.0,
-        read_timeout: float = 30.0,
-        retries: int = 2,
-        backoff: float = 0.25,
-        max_response_bytes: int = MAX_RESPONSE_BYTES,
-    ) -> None:
+    def __init__(self, base_url: str, pat: str, **options: Any) -> None:
+        """``options``: the transport settings of :class:`app.httpclient.ApiClient`."""
         if not isinstance(pat, str) or not pat.strip():
             raise ValueError("The Qoder access token (QODER_PAT) is empty.")
-        super().__init__(
-            base_url,
-            pat.strip(),
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            retries=retries,
-            backoff=backoff,
-            max_response_bytes=max_response_bytes,
-        )
+        super().__init__(base_url, pat.strip(), **options)
 
     def auth_headers(self, key: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {key}"}

@@ -34,7 +34,7 @@ from app.cloudcruise.errors import (
     UnavailableError,
     ValidationError,
 )
-from app.httpclient import MAX_RESPONSE_BYTES, ApiClient, retry_after
+from app.httpclient import ApiClient, retry_after
 
 from .models import FieldInfo, ItemDetail, ItemList, ItemSummary, SignerKey, Vault
 
@@ -137,28 +137,11 @@ class R4Client(ApiClient):
     service = NAME
     logger = log
 
-    def __init__(
-        self,
-        base_url: str,
-        api_key: str,
-        *,
-        connect_timeout: float = 5.0,
-        read_timeout: float = 30.0,
-        retries: int = 2,
-        backoff: float = 0.25,
-        max_response_bytes: int = MAX_RESPONSE_BYTES,
-    ) -> None:
+    def __init__(self, base_url: str, api_key: str, **options: Any) -> None:
+        """``options``: the transport settings of :class:`app.httpclient.ApiClient`."""
         if not isinstance(api_key, str) or not api_key.strip():
             raise ValueError("The r4 API key (R4_API_KEY) is empty.")
-        super().__init__(
-            base_url,
-            api_key.strip(),
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            retries=retries,
-            backoff=backoff,
-            max_response_bytes=max_response_bytes,
-        )
+        super().__init__(base_url, api_key.strip(), **options)
 
     def auth_headers(self, key: str) -> dict[str, str]:
         return {"X-API-Key": key}
