@@ -206,6 +206,7 @@ class RecordingUpstream:
                 {
                     "method": request.method,
                     "path": request.path,
+                    "args": dict(request.args),
                     "json": request.get_json(silent=True),
                 }
             )
@@ -227,6 +228,12 @@ class RecordingUpstream:
 
     def writes(self, method: str = "PUT") -> list[dict]:
         return [r for r in self.requests if r["method"] == method]
+
+    def list_fetches(self) -> int:
+        """How many times the whole vault was read (GET /vault without a key)."""
+        return sum(
+            1 for r in self.requests if (r["method"], r["path"], r["args"]) == ("GET", "/vault", {})
+        )
 
     def stop(self) -> None:
         self.server.shutdown()

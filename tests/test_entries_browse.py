@@ -217,6 +217,28 @@ def test_a_save_updates_the_cached_list_without_refetching(tmp_path, sandbox):
     assert len(sandbox.faults.list()) == 1  # the list came from the updated cache
 
 
+def test_clearing_browser_state_updates_the_cached_list_without_refetching(
+    recorded_app, recorder, sandbox
+):
+    from tests.conftest import AuthActions
+    from tests.entries_support import csrf, hx
+
+    cookie = {"name": "sid", "value": "v", "domain": ".example-health.com", "path": "/",
+              "httpOnly": True, "hostOnly": False, "secure": True, "session": True,
+              "storeId": "0", "sameSite": "lax"}  # fmt: skip
+    entry = make_entry(sandbox, user_alias="Clearcache entry", cookies=[cookie])
+    client = recorded_app.test_client()
+    AuthActions(recorded_app, client).login("clary", "editor")
+    assert "Clearcache entry" in client.get("/entries?q=Clearcache").get_data(True)
+    assert "Clearcache entry" not in client.get("/entries?q=Clearcache&session=none").get_data(True)
+    token = csrf(client)
+    fetched = recorder.list_fetches()
+    response = hx(client, "POST", f"/entries/{entry.id}/clear-state", token)
+    assert response.status_code == 200 and "No cookies stored." in response.get_data(True)
+    assert "Clearcache entry" in client.get("/entries?q=Clearcache&session=none").get_data(True)
+    assert recorder.list_fetches() == fetched  # the cleared entry was folded into the cache
+
+
 def test_list_marks_provider_backed_rows_and_filters_by_source(client, auth, sandbox):
     from tests.entries_support import sdk_for
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 from flask import abort, flash, request, url_for
 
 from app.auth.session import role_required
@@ -30,18 +28,17 @@ def clear_state(entry_id: str):
         "entry.clear_state", target=entry, fields=["cookies", "local_storage", "session_storage"]
     )
     try:
-        entries.clear_browser_state(entry)
+        cleared = entries.clear_browser_state(entry)
     except CloudCruiseError as exc:
         attempt.failure(exc)
         response = render("entries/detail.html", block="session", view=EntryView(entry))
         return toast(response, f"Could not clear browser state: {exc.message}", "error")
     attempt.success()
-    with contextlib.suppress(CloudCruiseError):  # cleared; else show what we had
-        entry = entries.load(entry_id)
-    response = render("entries/detail.html", block="session", view=EntryView(entry))
     if request.headers.get("HX-Request") != "true":
         flash("Browser state cleared: the next run signs in from scratch.", "success")
         return hx_redirect(url_for("entries.detail", entry_id=entry_id))
+    # cleared; if the re-read failed, show what we had
+    response = render("entries/detail.html", block="session", view=EntryView(cleared or entry))
     return toast(response, "Browser state cleared: the next run signs in from scratch.")
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from flask import current_app, g
 
 from app import upstream
-from app.cloudcruise import NotFoundError, TfaCode, VaultEntry
+from app.cloudcruise import CloudCruiseError, NotFoundError, TfaCode, VaultEntry
 from app.services.entry_cache import EntryCache, EntryRow, Snapshot
 
 
@@ -101,14 +101,16 @@ def delete(entry: VaultEntry) -> None:
     )
 
 
-def clear_browser_state(entry: VaultEntry) -> bool:
-    # the answer is {"success": true}, not the entry: the next read refreshes the cache
+def clear_browser_state(entry: VaultEntry) -> VaultEntry | None:
+    """Clear the entry's stored browser state; then the entry as it is now (the answer is
+    ``{"success": true}``, not the entry), folded into the cache, or None if that re-read
+    failed (the cache is dropped then, so the next read is fresh)."""
+    pid, domain = entry.permissioned_user_id, entry.domain
+    _written(lambda: upstream.client().clear_browser_state(pid, domain, request_id=_rid()))
     try:
-        return upstream.client().clear_browser_state(
-            entry.permissioned_user_id, entry.domain, request_id=_rid()
-        )
-    finally:
-        invalidate()
+        return _written(lambda: upstream.client().get_entry(pid, domain, request_id=_rid()))
+    except CloudCruiseError:
+        return None
 
 
 def tfa_code(entry: VaultEntry) -> TfaCode:
