@@ -17,6 +17,7 @@ from app.services.operators import OperatorError
 operator_cli = AppGroup("operator", help="Manage the operators who can sign in.")
 db_cli = AppGroup("db", help="Database schema (Alembic).")
 audit_cli = AppGroup("audit", help="The audit log: verify the chain, prune old events.")
+entries_cli = AppGroup("entries", help="The entries index in the console database.")
 
 ROLES = click.Choice(["viewer", "editor", "admin"], case_sensitive=False)
 
@@ -145,6 +146,27 @@ def audit_prune(before: str, archive: str | None) -> None:
     click.echo(verification.summary)
 
 
+@entries_cli.command("sync")
+@click.option(
+    "--wait", default=120.0, show_default=True, help="Seconds to wait for a sync already running."
+)
+def entries_sync(wait: float) -> None:
+    """Sync the entries index with CloudCruise now and print what changed."""
+    from app.cloudcruise import CloudCruiseError
+    from app.services import entry_index
+    from app.services.audit import AuditUnavailable
+
+    try:
+        result = entry_index.sync(wait=wait)
+    except entry_index.SyncBusy as exc:
+        _fail(str(exc))
+    except CloudCruiseError as exc:
+        _fail(f"CloudCruise: {exc.message} The index was left as it was.")
+    except AuditUnavailable as exc:
+        _fail(str(exc))
+    click.echo(result.line())
+
+
 @db_cli.command("upgrade")
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
@@ -181,4 +203,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(operator_cli)
     app.cli.add_command(db_cli)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(entries_cli)
     app.cli.add_command(bootstrap)

@@ -151,9 +151,10 @@ def load_config(env: dict[str, str] | None = None, instance: Path | None = None)
         "UPSTREAM_READ_TIMEOUT": _number(env, "VAULT_CONSOLE_READ_TIMEOUT", 30, minimum=0.1),
         "UPSTREAM_RETRIES": int(_number(env, "VAULT_CONSOLE_RETRIES", 2, minimum=0)),
         "UPSTREAM_MAX_RESPONSE_BYTES": int(
-            _number(env, "VAULT_CONSOLE_MAX_RESPONSE_MB", 64, minimum=1) * 1024 * 1024
+            _number(env, "VAULT_CONSOLE_MAX_RESPONSE_MB", 1024, minimum=1) * 1024 * 1024
         ),
-        "ENTRY_CACHE_TTL": _number(env, "VAULT_CONSOLE_CACHE_TTL", 15, minimum=0),
+        # seconds after which a request starts a background sync of the entries index
+        "SYNC_SECONDS": _number(env, "VAULT_CONSOLE_SYNC_SECONDS", 15, minimum=1),
         "IDLE_TIMEOUT_SECONDS": int(idle_minutes * 60),
         "SUDO_SECONDS": int(_number(env, "VAULT_CONSOLE_SUDO_MINUTES", 5, minimum=1) * 60),
         "LOGIN_MAX_FAILURES": int(_number(env, "VAULT_CONSOLE_LOGIN_MAX_FAILURES", 5, minimum=1)),

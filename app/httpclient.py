@@ -13,23 +13,72 @@ No Flask imports. Nothing here logs bodies, only method, path, status and timing
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+import ijson
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from app.cloudcruise.errors import UnavailableError
 
-MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+MAX_RESPONSE_BYTES = 1024 * 1024 * 1024
+
+
+class _CappedReader:
+    """A file-like view of a streamed response body for ijson, refusing more than ``cap``
+    bytes (the body is read in chunks, never held whole)."""
+
+    def __init__(self, resp: requests.Response, cap: int, name: str) -> None:
+        self._raw = resp.raw
+        self._cap = cap
+        self._name = name
+        self._size = 0
+        self._head = b""
+        try:
+            declared = int(resp.headers.get("Content-Length") or 0)
+        except ValueError:
+            declared = 0
+        if declared > cap:
+            raise self._too_large()
+
+    def _too_large(self) -> UnavailableError:
+        return UnavailableError(
+            f"{self._name} sent a response too large to process.", kind="malformed"
+        )
+
+    def read(self, size: int = 256 * 1024) -> bytes:
+        if size == 0:  # ijson probes the stream's type with read(0)
+            return b""
+        if self._head:
+            chunk, self._head = self._head, b""
+            return chunk
+        chunk = self._raw.read(size if size > 0 else 256 * 1024, decode_content=True)
+        self._size += len(chunk)
+        if self._size > self._cap:
+            raise self._too_large()
+        return chunk
+
+    def peek_first(self) -> bytes:
+        """The first byte that is not white space (kept for the parser), or b""."""
+        while True:
+            chunk = self.read()
+            if not chunk:
+                return b""
+            stripped = chunk.lstrip()
+            if stripped:
+                self._head = stripped
+                return stripped[:1]
 
 
 class ConsoleRetry(Retry):
@@ -194,6 +243,81 @@ class JsonHttp:
                 status=resp.status_code,
             )
         return Answer(resp.status_code, resp.headers, payload)
+
+    @contextlib.contextmanager
+    def stream_items(
+        self, path: str, *, request_id: str | None = None
+    ) -> Iterator[tuple[Answer, Iterator[Any]]]:
+        """GET ``path`` and parse its JSON array body as a stream, one element at a time.
+
+        Yields ``(answer, items)``. For a non-2xx status ``answer.payload`` is the parsed
+        error body and ``items`` is empty; on success ``items`` yields the array's elements
+        (a lone object counts as a one-element array) while the body is still arriving, so
+        memory does not grow with the body. The size cap applies to the bytes read. A body
+        that stops being JSON part way raises :class:`UnavailableError` (malformed).
+        """
+        url = self.base_url + path
+        headers = {"X-Request-Id": request_id or uuid.uuid4().hex}
+        started = time.perf_counter()
+        status: int | None = None
+        try:
+            resp = self.session.get(url, headers=headers, timeout=self.timeout, stream=True)
+        except requests.exceptions.RequestException as exc:
+            raise self._transport_error(exc) from None
+        status = resp.status_code
+        try:
+            if not resp.ok:
+                yield Answer(resp.status_code, resp.headers, self._read_body(resp)), iter(())
+                return
+            if "json" not in resp.headers.get("Content-Type", "").lower():
+                raise UnavailableError(
+                    f"{self.name} answered with something that is not JSON.",
+                    kind="malformed",
+                    status=resp.status_code,
+                )
+            reader = _CappedReader(resp, self.max_response_bytes, self.name)
+            yield Answer(resp.status_code, resp.headers, None), self._items(reader)
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
+            raise self._transport_error(exc) from None
+        finally:
+            resp.close()
+            self.log.info(
+                "%s GET %s -> %s in %.0f ms (streamed)",
+                self.name.lower(),
+                path,
+                status,
+                (time.perf_counter() - started) * 1000,
+                extra={"upstream_status": status, "request_id": headers["X-Request-Id"]},
+            )
+
+    def _items(self, reader: _CappedReader) -> Iterator[Any]:
+        first = reader.peek_first()
+        prefix = "item" if first == b"[" else ""
+        if first not in (b"[", b"{"):
+            raise UnavailableError(
+                f"{self.name} answered with something that is not a JSON list.", kind="malformed"
+            )
+        try:
+            yield from ijson.items(reader, prefix, use_float=True)
+        except ijson.JSONError:
+            raise UnavailableError(
+                f"{self.name} answered with something that is not JSON (the list breaks off part way).",
+                kind="malformed",
+            ) from None
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
+            raise self._transport_error(exc) from None
+
+    def _transport_error(self, exc: Exception) -> UnavailableError:
+        if isinstance(exc, requests.exceptions.Timeout | ReadTimeoutError):
+            return self._timeout()
+        cause = exc.args[0] if exc.args else None
+        if isinstance(cause, ReadTimeoutError) or (
+            isinstance(cause, MaxRetryError) and isinstance(cause.reason, ReadTimeoutError)
+        ):
+            return self._timeout()
+        return UnavailableError(
+            f"Could not reach {self.name} (connection refused or dropped).", kind="connection"
+        )
 
     def _timeout(self) -> UnavailableError:
         return UnavailableError(

@@ -160,3 +160,160 @@ class R4CheckpointVersion(Base):
     highest_version: Mapped[int] = mapped_column(Integer)
     signer: Mapped[str | None] = mapped_column(String(128))
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class IndexedEntry(Base):
+    """One upstream vault entry in the entries index: metadata only, never a secret.
+
+    A secret-free, synchronized copy of what the list, filters, sorts, the overview and
+    drift detection need (see :mod:`app.services.entry_index`). Column names follow the
+    API's field names. Secret fields are present only as a keyed fingerprint of their
+    ciphertext (``fp_*``), so a secret changed elsewhere is detectable without storing it;
+    cookies and storage only as counts.
+    """
+
+    __tablename__ = "entry_index"
+    __table_args__ = (
+        Index("ix_entry_index_key", "permissioned_user_id", "domain"),
+        Index("ix_entry_index_name", "name_key", "id"),
+        Index("ix_entry_index_pid", "pid_key", "domain"),
+        Index("ix_entry_index_host", "host", "domain"),
+        Index("ix_entry_index_tfa", "tfa", "name_key"),
+        Index("ix_entry_index_proxy", "proxy_mode", "name_key"),
+        Index("ix_entry_index_updated", "updated_at"),
+        Index("ix_entry_index_expires", "has_session", "effective_expires_at"),
+        Index("ix_entry_index_outside", "changed_outside_at"),
+        Index("ix_entry_index_provider", "secret_provider_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    permissioned_user_id: Mapped[str] = mapped_column(String(255))
+    domain: Mapped[str] = mapped_column(String(2048))
+    user_alias: Mapped[str | None] = mapped_column(String(255))
+    tfa_method: Mapped[str | None] = mapped_column(String(32))
+    persist_cookies: Mapped[bool] = mapped_column(Boolean, default=False)
+    persist_local_storage: Mapped[bool] = mapped_column(Boolean, default=False)
+    persist_session_storage: Mapped[bool] = mapped_column(Boolean, default=False)
+    skip_csrf_cookies: Mapped[bool | None] = mapped_column(Boolean)
+    cookie_domain_to_store: Mapped[str | None] = mapped_column(String(2048))
+    expiry_time_from_last_use: Mapped[str | None] = mapped_column(String(255))
+    expiry_time_from_session_data_set: Mapped[str | None] = mapped_column(String(255))
+    allow_multiple_sessions: Mapped[bool | None] = mapped_column(Boolean)
+    max_concurrency: Mapped[int | None] = mapped_column(Integer)
+    prevent_concurrency_during_login: Mapped[bool | None] = mapped_column(Boolean)
+    proxy_setting: Mapped[str | None] = mapped_column(String(32))
+    #: static IP or country code; never a custom proxy URL (that is a secret: fp_proxy_value)
+    proxy_value: Mapped[str | None] = mapped_column(String(255))
+    secret_provider_id: Mapped[str | None] = mapped_column(String(255))
+    secret_ref: Mapped[str | None] = mapped_column(String(1024))
+    secret_cache_ttl_seconds: Mapped[int | None] = mapped_column(Integer)
+    fp_user_name: Mapped[str | None] = mapped_column(String(64))
+    fp_password: Mapped[str | None] = mapped_column(String(64))
+    fp_tfa_secret: Mapped[str | None] = mapped_column(String(64))
+    fp_proxy_value: Mapped[str | None] = mapped_column(String(64))
+    # runtime data written by agents: indexed, never reported as drift
+    effective_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    session_data_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cookie_count: Mapped[int] = mapped_column(Integer, default=0)
+    local_storage_count: Mapped[int] = mapped_column(Integer, default=0)
+    session_storage_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: ``updated_at`` exactly as the API sent it (the conflict check compares this text)
+    updated_at_text: Mapped[str | None] = mapped_column(String(64))
+    # derived, for the list's search, filters and sorts
+    host: Mapped[str] = mapped_column(String(255), default="")
+    tfa: Mapped[str] = mapped_column(String(32), default="none")
+    proxy_mode: Mapped[str] = mapped_column(String(16), default="none")
+    has_session: Mapped[bool] = mapped_column(Boolean, default=False)
+    name_key: Mapped[str] = mapped_column(String(600), default="")
+    pid_key: Mapped[str] = mapped_column(String(255), default="")
+    search_text: Mapped[str] = mapped_column(String(2600), default="")
+    #: hash of every value above: a sync rewrites a row only when this differs
+    digest: Mapped[str] = mapped_column(String(40), default="")
+    #: hash of the configuration values (not runtime data): drift when this differs
+    config_digest: Mapped[str] = mapped_column(String(40), default="")
+    # kept by the console, not from upstream
+    changed_outside_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: when this console last wrote the row from an upstream answer; a sync whose fetch
+    #: began before then leaves the row alone (its copy may predate the write)
+    console_written_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: set when this console deleted the entry, until a sync confirms it is gone
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    # ---- what templates and services read (the list's names, and a VaultEntry's)
+    @property
+    def alias(self) -> str:
+        return self.user_alias or ""
+
+    @property
+    def pid(self) -> str:
+        return self.permissioned_user_id
+
+    @property
+    def title(self) -> str:
+        return self.user_alias or self.permissioned_user_id
+
+    @property
+    def persist_local(self) -> bool:
+        return self.persist_local_storage
+
+    @property
+    def persist_session(self) -> bool:
+        return self.persist_session_storage
+
+    @property
+    def proxy(self) -> str:
+        return self.proxy_mode
+
+    @property
+    def expires_at(self) -> datetime | None:
+        return self.effective_expires_at
+
+    @property
+    def provider_backed(self) -> bool:
+        return bool(self.secret_provider_id)
+
+    def session_status(self, now: datetime) -> str:
+        from app.services.entry_index import session_status
+
+        return session_status(self.has_session, self.effective_expires_at, now)
+
+    def has_secret(self, name: str) -> bool:
+        return bool(getattr(self, f"fp_{name}", None))
+
+    def to_mapping(self) -> dict[str, object]:
+        """The entry's indexed fields under the API's names (secrets as None, like a
+        :class:`VaultEntry`); ``updated_at`` is the API's own text."""
+        from app.services.entry_index import CONFIG_FIELDS
+
+        data: dict[str, object] = {"id": self.id}
+        data.update({name: getattr(self, name) for name in CONFIG_FIELDS})
+        data["updated_at"] = self.updated_at_text
+        for name in ("user_name", "password", "tfa_secret"):
+            data[name] = None
+        return data
+
+    def get(self, name: str, default: object = None) -> object:
+        return self.to_mapping().get(name, default)
+
+
+class BackgroundJob(Base):
+    """State of a background job shared by every worker and host, and its lease.
+
+    A process runs the job only while it holds the lease (``lease_owner`` until
+    ``lease_until``), taken with one conditional UPDATE, so at most one runs at a time on
+    SQLite and PostgreSQL alike. The outcome is stored here for every process to show.
+    """
+
+    __tablename__ = "background_jobs"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    succeeded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    #: JSON summary of the last successful run (counts)
+    result: Mapped[str | None] = mapped_column(Text)

@@ -77,7 +77,7 @@ def index():
         settings={
             "Idle sign-out": f"{cfg['IDLE_TIMEOUT_SECONDS'] // 60} min",
             "Reveal window after password re-entry": f"{cfg['SUDO_SECONDS'] // 60} min",
-            "Entry list cache": f"{cfg['ENTRY_CACHE_TTL']:g} s",
+            "Entries index sync interval": f"{cfg['SYNC_SECONDS']:g} s",
             "Secure cookies": "on" if cfg["SESSION_COOKIE_SECURE"] else "off",
             "Trusted proxies": str(cfg["TRUST_PROXY_HEADERS"]),
             "Encryption key": "configured" if not upstream.holder().is_sandbox else "sandbox key",

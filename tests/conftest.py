@@ -91,6 +91,8 @@ def make_app(tmp_path: Path, sandbox, log_stream: io.StringIO | None = None, **o
         "ARGON2_MEMORY_KIB": 8192,
         "ARGON2_TIME_COST": 1,
         "LOG_STREAM": log_stream,
+        # no background syncs behind a test's back; tests of freshness set their own
+        "SYNC_SECONDS": 3600,
     }
     if _OTHERS:
         from app.config import OtherVault

@@ -119,3 +119,11 @@ def form_fields(html: str, form_id: str):
     parser = Parser()
     parser.feed(html)
     return parser.data
+
+
+def index_sync(client, token: str | None = None):
+    """Press "sync now": entries made outside the console (through the SDK) since the
+    index last synced are not in the console until a sync."""
+    response = hx(client, "POST", "/entries/sync", token or csrf(client))
+    assert response.status_code == 200, response.status_code
+    return response

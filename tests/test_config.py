@@ -74,8 +74,8 @@ def test_explicit_secret_key_wins_and_must_be_long(tmp_path):
 
 
 def test_numbers_are_validated(tmp_path):
-    with pytest.raises(ConfigError, match="VAULT_CONSOLE_CACHE_TTL must be a number"):
-        load_config(env={"VAULT_CONSOLE_CACHE_TTL": "soon"}, instance=tmp_path)
+    with pytest.raises(ConfigError, match="VAULT_CONSOLE_SYNC_SECONDS must be a number"):
+        load_config(env={"VAULT_CONSOLE_SYNC_SECONDS": "soon"}, instance=tmp_path)
 
 
 def test_bad_configuration_stops_the_cli_with_one_clear_line(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from tests.conftest import make_app
-from tests.entries_support import fetch, make_entry
+from tests.entries_support import csrf, fetch, hx, make_entry
 
 
 def test_list_full_page_and_fragment_come_from_one_view(client, auth):
@@ -46,15 +46,16 @@ def test_list_never_shows_ciphertext(client, auth, sandbox):
     assert "Corr3ct-Horse!" not in html
 
 
-def test_list_is_cached_and_refresh_bypasses_the_cache(client, auth, sandbox):
+def test_list_is_answered_from_the_index_and_sync_now_applies_the_vault(client, auth, sandbox):
     auth.login("ann", "viewer")
-    client.get("/entries")  # warm
+    client.get("/entries")  # the first request syncs the empty index
     sandbox.faults.add("status", status=200, body=[], method="GET", path="/vault", times=1)
-    cached = client.get("/entries").get_data(as_text=True)
-    assert "No vault entries yet" not in cached  # served from cache
+    indexed = client.get("/entries").get_data(as_text=True)
+    assert "No vault entries yet" not in indexed  # answered from the index
     assert len(sandbox.faults.list()) == 1  # the upstream was not asked
-    refreshed = client.get("/entries?refresh=1").get_data(as_text=True)
-    assert "No vault entries yet" in refreshed  # the (faked) empty workspace
+    assert "sync now" in indexed and "Synced" in indexed
+    synced = hx(client, "POST", "/entries/sync", csrf(client))
+    assert "No vault entries yet" in synced.get_data(as_text=True)  # the (faked) empty vault
     assert sandbox.faults.list() == []
 
 
@@ -68,13 +69,18 @@ def test_upstream_failure_on_a_cold_cache_shows_a_banner_not_a_500(client, auth,
     assert "Retry" in html
 
 
-def test_failed_refresh_keeps_showing_the_last_data_marked_stale(client, auth, sandbox):
+def test_failed_sync_keeps_the_index_and_says_so(client, auth, sandbox):
     auth.login("ann", "viewer")
     client.get("/entries")
     sandbox.faults.add("malformed", method="GET", path="/vault", times=None)
-    html = client.get("/entries?refresh=1").get_data(as_text=True)
-    assert "Showing data from" in html and "not JSON" in html
-    assert "<tbody>" in html and "entries</p>" not in html
+    html = hx(client, "POST", "/entries/sync", csrf(client)).get_data(as_text=True)
+    assert "CloudCruise unreachable; retrying" in html and "not JSON" in html
+    assert "<tbody>" in html and "Showing <strong>1–" in html  # the rows are still listed
+    # every later page says so too, until a sync succeeds
+    assert "CloudCruise unreachable; retrying" in client.get("/entries").get_data(as_text=True)
+    sandbox.faults.clear()
+    hx(client, "POST", "/entries/sync", csrf(client))
+    assert "unreachable" not in client.get("/entries").get_data(as_text=True)
 
 
 def test_detail_shows_every_section_with_secrets_masked(client, auth, sandbox):

@@ -237,6 +237,36 @@ def test_conflict_shows_theirs_and_yours_then_save_mine_anyway(editor, sandbox, 
     assert fetch(sandbox, entry.permissioned_user_id, entry.domain).max_concurrency == 4
 
 
+def test_conflict_on_stored_browser_state_shows_sizes_never_values(editor, sandbox, recorder):
+    entry = make_entry(sandbox, local_storage={"auth_token": "stored-token-value"})
+    token = csrf(editor)
+    data = _edit_form(editor, entry.id, "session")
+    sdk_for(sandbox).vault.update(
+        VaultEntryInput(domain=entry.domain, permissioned_user_id=entry.permissioned_user_id,
+                        cookies=[{"name": "sid", "value": "their-cookie-value",
+                                  "domain": ".example.com", "path": "/"}])
+    )  # fmt: skip
+    data.update(
+        cookies_action="replace",
+        cookies='[{"name": "sid", "value": "my-cookie-value", "domain": ".example.com"}]',
+        local_storage_action="clear",
+    )
+    conflict = _save(editor, entry.id, "session", data, token)
+    html = conflict.get_data(as_text=True)
+    assert conflict.status_code == 409 and "Someone changed this entry" in html
+    table = html[
+        html.index("conflict-table") : html.index("</table>", html.index("conflict-table"))
+    ]
+    assert "their-cookie-value" not in table and "stored-token-value" not in table
+    assert "my-cookie-value" not in table
+    assert re.search(r"cookies</td>\s*<td><span[^>]*>1 cookie</span>", table)
+    assert re.search(r"replace with 1 cookie", table)
+    assert re.search(
+        r"local_storage</td>\s*<td><span[^>]*>1 key</span></td>\s*<td><span[^>]*>clear", table
+    )
+    assert recorder.writes("PUT") == []
+
+
 @pytest.mark.parametrize(
     ("fault", "expected", "applied"),
     [

@@ -7,7 +7,7 @@ import time
 import pyotp
 import pytest
 
-from tests.entries_support import csrf, fetch, hx, make_entry, sdk_for
+from tests.entries_support import csrf, fetch, hx, index_sync, make_entry, sdk_for
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # 160 bits: pyotp refuses < 112
 
@@ -148,6 +148,7 @@ def test_tfa_code_views_for_other_methods(client, auth, sandbox):
     auth.login("eve", "editor")
     token = csrf(client)
     email = make_entry(sandbox, tfa_method="EMAIL")
+    index_sync(client, token)
     html = hx(client, "POST", f"/entries/{email.id}/tfa-code", token).get_data(as_text=True)
     assert "No fresh code yet" in html and "Check again" in html
     import requests
@@ -162,6 +163,7 @@ def test_tfa_code_views_for_other_methods(client, auth, sandbox):
     html = hx(client, "POST", f"/entries/{email.id}/tfa-code", token).get_data(as_text=True)
     assert 'id="tfa-digits">482913<' in html and "received" in html
     sms = make_entry(sandbox, tfa_method="SMS")
+    index_sync(client, token)
     page = client.get(f"/entries/{sms.id}").get_data(as_text=True)
     assert "the API does not expose SMS codes" in page
     html = hx(client, "POST", f"/entries/{sms.id}/tfa-code", token).get_data(as_text=True)

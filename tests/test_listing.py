@@ -1,12 +1,18 @@
-"""Filtering, sorting and paging of cached entry rows (pure logic)."""
+"""Filtering, sorting and paging as SQL on the entries index (a real SQLite file)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from sqlalchemy import delete, insert
+
 from app.cloudcruise import VaultEntry
-from app.entries.listing import ListQuery, page_window, run_query
-from app.services.entry_cache import EntryRow
+from app.entries.listing import ListQuery, page_window
+from app.entries.listing import run_query as sql_query
+from app.extensions import db
+from app.models import IndexedEntry
+from app.services.entry_index import row_values
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -18,9 +24,10 @@ def _row(i, **fields):
         "domain": f"https://portal{i % 3}.example.com",
         "user_alias": f"Alias {i:03d}",
         "updated_at": (NOW - timedelta(hours=i)).isoformat(),
+        "user_name": "ciphertext-of-a-name",
     }
     base.update(fields)
-    return EntryRow.of(VaultEntry(base))
+    return row_values(VaultEntry(base), b"k" * 32)
 
 
 def _expires(hours):
@@ -37,6 +44,21 @@ ROWS = [
     _row(3, proxy={"enable": True, "target_ip": "203.0.113.9"}, secret_provider_id="p"),
     _row(4, user_alias=None, proxy_setting="custom", proxy_value="deadbeef" * 10),
 ]
+
+
+@pytest.fixture(autouse=True)
+def _context(app):
+    with app.app_context():
+        yield
+
+
+def run_query(rows, query, now):
+    """Index exactly ``rows``, then run ``query`` as the list does."""
+    with db.engine.begin() as conn:
+        conn.execute(delete(IndexedEntry.__table__))
+        conn.execute(insert(IndexedEntry.__table__), rows)
+    db.session.expire_all()
+    return sql_query(query, now)
 
 
 def q(**args):
@@ -61,9 +83,24 @@ def test_filters():
     assert len(run_query(ROWS, q(source="direct"), NOW).rows) == 4
 
 
-def test_custom_proxy_value_is_never_exposed_as_metadata():
-    assert ROWS[4].proxy_value is None
-    assert ROWS[1].proxy_value == "203.0.113.1"
+def test_custom_proxy_value_and_secrets_are_never_indexed():
+    assert ROWS[4]["proxy_value"] is None and ROWS[4]["fp_proxy_value"]
+    assert ROWS[1]["proxy_value"] == "203.0.113.1"
+    assert "ciphertext-of-a-name" not in repr(ROWS)
+    assert ROWS[0]["fp_user_name"] and ROWS[0]["fp_password"] is None
+
+
+def test_checks_tfa_without_secret_and_persistence_off():
+    rows = [
+        _row(0, tfa_method="AUTHENTICATOR"),
+        _row(1, tfa_method="AUTHENTICATOR", tfa_secret="c2VjcmV0"),
+        _row(2, persist_cookies=True),
+    ]
+    assert [r.id for r in run_query(rows, q(check="tfa_no_secret"), NOW).rows] == ["id-0"]
+    assert [r.id for r in run_query(rows, q(check="persistence_off"), NOW).rows] == [
+        "id-0",
+        "id-1",
+    ]
 
 
 def test_sorting():

@@ -73,7 +73,7 @@ def test_a_full_scenario_leaves_no_secret_in_the_logs(app, client, auth, sandbox
     log for every plaintext and ciphertext involved."""
     import re
 
-    from tests.entries_support import csrf, fetch, form_fields, hx, make_entry
+    from tests.entries_support import csrf, fetch, form_fields, hx, index_sync, make_entry
 
     auth.login("scenario", "admin")
     token = csrf(client)
@@ -81,6 +81,7 @@ def test_a_full_scenario_leaves_no_secret_in_the_logs(app, client, auth, sandbox
     entry = make_entry(sandbox, tfa_method="AUTHENTICATOR", tfa_secret=secret,
                        proxy_setting="custom", proxy_value="socks5://u:Pr0xyPw@proxy.example.net:1080",
                        allow_multiple_sessions=True)  # fmt: skip
+    index_sync(client, token)
     before = fetch(sandbox, entry.permissioned_user_id, entry.domain, decrypt=False)
     for field in ("password", "user_name", "tfa_secret", "proxy_value"):
         hx(client, "POST", f"/entries/{entry.id}/secrets/{field}/reveal", token,

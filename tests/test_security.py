@@ -17,6 +17,7 @@ ROLES = {
     "index": "viewer",
     "auth.logout": "viewer",
     "entries.list": "viewer",
+    "entries.sync_now": "viewer",
     "entries.detail": "viewer",
     "entries.masked": "viewer",
     "entries.view_section": "viewer",

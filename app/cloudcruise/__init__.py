@@ -1,7 +1,7 @@
 """CloudCruise vault API: client, SDK-compatible crypto and typed errors (no Flask here)."""
 
 from app.cloudcruise.client import CloudCruiseClient
-from app.cloudcruise.entry import SECRET_FIELDS, TfaCode, VaultEntry
+from app.cloudcruise.entry import SECRET_FIELDS, SESSION_BLOBS, TfaCode, VaultEntry
 from app.cloudcruise.errors import (
     AuthError,
     CloudCruiseError,
@@ -14,6 +14,7 @@ from app.cloudcruise.errors import (
 
 __all__ = [
     "SECRET_FIELDS",
+    "SESSION_BLOBS",
     "AuthError",
     "CloudCruiseClient",
     "CloudCruiseError",

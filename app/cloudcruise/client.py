@@ -12,9 +12,10 @@ No Flask imports: the client is usable from the CLI, tests and benchmarks.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -91,6 +92,20 @@ class CloudCruiseClient(ApiClient):
             payload = [payload]
         rows = self._expect(payload, list, "the vault list")
         return [self._entry(row) for row in rows]
+
+    @contextlib.contextmanager
+    def stream_entries(self, *, request_id: str | None = None) -> Iterator[Iterator[Any]]:
+        """``GET /vault`` parsed as a stream: yields an iterator of the raw entries as they
+        arrive (for the entries index, whose memory must not grow with the vault).
+
+        The raw entries still hold their ciphertext: the caller keeps only fingerprints.
+        Elements are not checked here (a malformed one is the caller's to report).
+        """
+        with self.http.stream_items("/vault", request_id=request_id) as (answer, items):
+            if not answer.ok:
+                parsed = answer.payload if isinstance(answer.payload, dict) else None
+                raise error_from_response(answer.status, parsed, retry_after(answer.headers))
+            yield items
 
     def get_entry(
         self, permissioned_user_id: str, domain: str, *, request_id: str | None = None

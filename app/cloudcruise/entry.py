@@ -15,6 +15,8 @@ from typing import Any
 from app.cloudcruise.crypto import CREDENTIAL_FIELDS
 
 SECRET_FIELDS = (*CREDENTIAL_FIELDS, "proxy_value")
+#: Stored browser state: live session tokens, shown and recorded only as counts.
+SESSION_BLOBS = frozenset({"cookies", "local_storage", "session_storage"})
 
 
 def _is_encrypted_field(name: str, raw: Mapping[str, Any]) -> bool:

@@ -45,9 +45,13 @@ def clear_state(entry_id: str):
 @bp.post("/<entry_id>/delete")
 @role_required(Role.ADMIN)
 def delete(entry_id: str):
-    entry = _load(entry_id)
+    # one upstream call: what is deleted, and what the audit records of it, come from the index
+    try:
+        entry = entries.locate(entry_id)
+    except NotFoundError:
+        abort(404)
     typed = request.form.get("confirm", "")
-    view = EntryView(entry)
+    view = entry
     if typed.strip() != entry.permissioned_user_id:
         audit.record("entry.delete", "refused", target=entry, message="confirmation did not match")
         message = (

@@ -10,21 +10,22 @@ retried. Plain full-page forms: the wizard works without JavaScript.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import abort, copy_current_request_context, g, request
+from sqlalchemy import select
 
 from app.auth.session import role_required
 from app.cloudcruise import CloudCruiseError, NotFoundError
 from app.entries import bp
 from app.entries.bulk_forms import FORMS, KINDS, SHOWN, BulkForm
 from app.entries.create import upstream_message
-from app.entries.listing import ListQuery, run_query
-from app.models import Role
-from app.services import audit, entries
+from app.entries.listing import ListQuery, matching_ids
+from app.extensions import db
+from app.models import IndexedEntry, Role
+from app.services import audit, entry_index
 from app.services.audit import AuditUnavailable
-from app.services.entry_cache import EntryRow
 from app.services.entry_updates import Conflict, diff, save
 from app.web import render
 
@@ -35,30 +36,39 @@ WORKERS = 6
 
 @dataclass
 class Item:
-    row: EntryRow
+    row: IndexedEntry
     changes: dict[str, Any] = field(default_factory=dict)
     status: str = "pending"  # will-change | unchanged | blocked | updated | failed | conflict
     message: str = ""
 
     @property
     def current(self) -> dict[str, Any]:
-        return dict(self.row.entry.to_mapping())
+        return self.row.to_mapping()
 
 
-def _selection(form: Any) -> tuple[list[EntryRow], str | None]:
-    """Rows the operator picked: ticked ids, or every entry matching the list filters."""
-    snapshot = entries.snapshot(force=True)
+def _selection(form: Any) -> tuple[list[IndexedEntry], str | None]:
+    """Rows the operator picked (from the index): ticked ids, or every entry matching the
+    list filters. The preview shows indexed values; applying re-reads each entry."""
     if form.get("all_matching") == "1":
-        query = replace(ListQuery.from_args(form), page=1, per_page=max(1, len(snapshot.rows)))
-        rows = run_query(snapshot.rows, query).rows
+        ids = matching_ids(ListQuery.from_args(form), MAX_BULK + 1)
     else:
-        rows = [r for r in (snapshot.find(i) for i in dict.fromkeys(form.getlist("ids"))) if r]
-    if len(rows) > MAX_BULK:
+        ids = list(dict.fromkeys(form.getlist("ids")))[: MAX_BULK + 1]
+    if len(ids) > MAX_BULK:
         return (
             [],
-            f"{len(rows)} entries selected; bulk changes are limited to {MAX_BULK} at a time.",
+            f"More than {MAX_BULK} entries selected; bulk changes are limited to {MAX_BULK} "
+            "at a time.",
         )
-    return rows, None
+    found = {
+        row.id: row
+        for start in range(0, len(ids), 500)
+        for row in db.session.scalars(
+            select(IndexedEntry).where(
+                IndexedEntry.id.in_(ids[start : start + 500]), entry_index.live()
+            )
+        )
+    }
+    return [found[i] for i in ids if i in found], None
 
 
 def _kind() -> str:
@@ -68,11 +78,11 @@ def _kind() -> str:
     return kind
 
 
-def _plan(rows: list[EntryRow], wanted: dict[str, Any]) -> list[Item]:
+def _plan(rows: list[IndexedEntry], wanted: dict[str, Any]) -> list[Item]:
     items = []
     for row in rows:
-        item = Item(row, diff(row.entry, wanted))
-        multiple = wanted.get("allow_multiple_sessions", row.entry.allow_multiple_sessions)
+        item = Item(row, diff(row, wanted))
+        multiple = wanted.get("allow_multiple_sessions", row.allow_multiple_sessions)
         if wanted.get("max_concurrency") is not None and not multiple:
             item.status = "blocked"
             item.message = "Multiple sessions are not allowed for this entry, so no limit applies."
@@ -113,7 +123,7 @@ def bulk_choose():
     return _render("choose", kind, FORMS[kind](formdata=None), rows=rows)
 
 
-def _prepared() -> tuple[str, BulkForm, list[EntryRow], Any]:
+def _prepared() -> tuple[str, BulkForm, list[IndexedEntry], Any]:
     """The kind, validated change and selection of a preview/apply request, or an error
     page (the choose step again, with the reason) as the last element."""
     kind = _kind()
@@ -158,9 +168,9 @@ def bulk_apply():
             return item
         seen = request.form.get(f"seen-{item.row.id}")
         try:
+            # save() re-reads the entry: the conflict check compares what the API holds now
             result = save(
-                item.row.id, wanted, seen_updated_at=seen, action=action,
-                batch_id=batch_id, current=item.row.entry,
+                item.row.id, wanted, seen_updated_at=seen, action=action, batch_id=batch_id,
             )  # fmt: skip
         except NotFoundError:
             item.status, item.message = "failed", "The entry no longer exists."

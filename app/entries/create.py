@@ -64,14 +64,6 @@ def new():
         retyped = form.forget_secrets()
         return _render_form(form, 422, retyped=retyped, provider_error=provider_error)
     values = form.values()
-    try:
-        existing = entries.exists(values["permissioned_user_id"], values["domain"])
-    except CloudCruiseError as exc:
-        return _render_form(form, 422, banner=upstream_message(exc), retyped=form.forget_secrets())
-    if existing is not None:
-        audit.record("entry.create", "refused", target=typed_key, message="duplicate entry")
-        form.permissioned_user_id.errors.append(DUPLICATE)
-        return _render_form(form, 422, duplicate_of=existing.id, retyped=form.forget_secrets())
     payload = form.payload()
     attempt = audit.attempt(
         "entry.create",
@@ -82,9 +74,14 @@ def new():
     try:
         created = entries.create(payload)
     except ConflictError as exc:
+        # one upstream call: the API's 409 is the duplicate check; the index names the entry
         attempt.failure(exc)
         form.permissioned_user_id.errors.append(DUPLICATE)
-        return _render_form(form, 422, retyped=form.forget_secrets())
+        return _render_form(
+            form, 422, duplicate_of=entries.existing_id(values["permissioned_user_id"],
+                                                        values["domain"]),
+            retyped=form.forget_secrets(),
+        )  # fmt: skip
     except ValidationError as exc:
         attempt.failure(exc)
         for name, messages in exc.field_errors.items():

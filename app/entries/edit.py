@@ -140,7 +140,6 @@ def save_section(entry_id: str, section: str):
 
 
 def _gone(entry_id: str, section: str):
-    entries.invalidate()
     message = "This entry no longer exists: it was deleted outside this page."
     if not is_htmx():
         flash(message, "error")

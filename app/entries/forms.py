@@ -22,11 +22,9 @@ from wtforms import (
 )
 from wtforms.validators import ValidationError
 
+from app.cloudcruise.crypto import CREDENTIAL_FIELDS
 from app.services import entry_rules as rules
 from app.services.entry_rules import RuleError
-
-#: Fields whose typed value is never sent back to the browser after a failed submit.
-SECRET_INPUTS = ("user_name", "password", "tfa_secret")
 
 
 class Rule:
@@ -229,9 +227,10 @@ class EntryForm(SessionFields, ConcurrencyFields, FlaskForm):
         }
 
     def forget_secrets(self) -> list[str]:
-        """Blank the secret inputs before re-rendering; returns the labels that were typed."""
+        """Blank the secret inputs before re-rendering (a typed secret is never sent back to
+        the browser); returns the labels that were typed."""
         typed = []
-        for name in SECRET_INPUTS:
+        for name in CREDENTIAL_FIELDS:
             field = getattr(self, name)
             if field.data:
                 typed.append(field.label.text)

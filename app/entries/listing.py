@@ -1,8 +1,8 @@
-"""The entries list as data: query parsing, filtering, sorting and paging over cached rows.
+"""The entries list as data: query parsing, then filtering, sorting and paging as SQL on the
+entries index (:mod:`app.services.entry_index`).
 
-Pure functions over :class:`EntryRow`; the view only renders what :func:`run_query`
-returns. Unknown or malformed query parameters fall back to defaults instead of failing,
-so a hand-edited or old shared URL still opens.
+The view only renders what :func:`run_query` returns. Unknown or malformed query parameters
+fall back to defaults instead of failing, so a hand-edited or old shared URL still opens.
 """
 
 from __future__ import annotations
@@ -10,11 +10,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from operator import attrgetter
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
-from app.services.entry_cache import EntryRow
+from sqlalchemy import case, func, select
+
+from app.extensions import db
+from app.models import IndexedEntry
+from app.services.entry_index import live, text_filter
 
 TFA_CHOICES = {
     "AUTHENTICATOR": "Authenticator app",
@@ -38,6 +42,13 @@ SESSION_CHOICES = {
     "none": "No session data",
 }
 SOURCE_CHOICES = {"provider": "1Password (provider-backed)", "direct": "Stored credentials"}
+#: Problems and recent history an operator looks for (the overview's tiles link here).
+CHECK_CHOICES = {
+    "changed_outside": "Changed outside the console (7 days)",
+    "tfa_no_secret": "Authenticator 2FA without a secret",
+    "persistence_off": "Persistence off",
+}
+OUTSIDE_DAYS = 7
 SORTS = {
     "alias": "Alias",
     "pid": "Permissioned user",
@@ -49,8 +60,6 @@ SORTS = {
 }
 PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
-_SESSION_ORDER = {"expired": 0, "expiring": 1, "active": 2, "none": 3}
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,7 @@ class ListQuery:
     proxy: str = ""
     session: str = ""
     source: str = ""
+    check: str = ""
     sort: str = "alias"
     dir: str = "asc"
     page: int = 1
@@ -84,6 +94,7 @@ class ListQuery:
             proxy=pick("proxy", PROXY_CHOICES),
             session=pick("session", SESSION_CHOICES),
             source=pick("source", SOURCE_CHOICES),
+            check=pick("check", CHECK_CHOICES),
             sort=pick("sort", SORTS) or "alias",
             dir="desc" if args.get("dir") == "desc" else "asc",
             page=max(1, number("page", 1)),
@@ -92,14 +103,15 @@ class ListQuery:
 
     @property
     def filtered(self) -> bool:
-        return bool(self.q or self.tfa or self.proxy or self.session or self.source)
+        return bool(self.q or self.tfa or self.proxy or self.session or self.source or self.check)
 
     def args(self, **changes: object) -> dict[str, str]:
         """Query-string arguments for this query with ``changes``; defaults left out."""
         query = replace(self, **changes)  # type: ignore[arg-type]
         defaults = ListQuery()
         out = {}
-        for name in ("q", "tfa", "proxy", "session", "source", "sort", "dir", "page", "per_page"):
+        for name in ("q", "tfa", "proxy", "session", "source", "check", "sort", "dir", "page",
+                     "per_page"):  # fmt: skip
             value = getattr(query, name)
             if value != getattr(defaults, name):
                 out[name] = str(value)
@@ -118,7 +130,7 @@ class ListQuery:
 
 @dataclass
 class ListResult:
-    rows: list[EntryRow]
+    rows: list[IndexedEntry]
     total: int  # entries in the workspace
     matched: int  # entries matching the filters
     page: int
@@ -128,71 +140,118 @@ class ListResult:
     now: datetime
 
 
-def _matches(row: EntryRow, query: ListQuery, now: datetime, needle: str) -> bool:
-    if needle and needle not in row.haystack:
-        return False
-    if query.tfa and row.tfa != query.tfa:
-        return False
-    if query.proxy and row.proxy != query.proxy:
-        return False
-    if query.session and row.session_status(now) != query.session:
-        return False
-    if query.source == "provider" and not row.provider_backed:
-        return False
-    return not (query.source == "direct" and row.provider_backed)
+def conditions(query: ListQuery, now: datetime) -> list[Any]:
+    """The SQL conditions of ``query``'s search and filters."""
+    e = IndexedEntry
+    where = [live()]
+    if query.q:
+        where.append(text_filter(query.q))
+    if query.tfa:
+        where.append(e.tfa == query.tfa)
+    if query.proxy:
+        where.append(e.proxy_mode == query.proxy)
+    if query.session:
+        soon = now + timedelta(days=1)
+        expires = e.effective_expires_at
+        where.append(
+            {
+                "none": e.has_session.is_(False),
+                "expired": e.has_session.is_(True) & (expires <= now),
+                "expiring": e.has_session.is_(True) & (expires > now) & (expires <= soon),
+                "active": e.has_session.is_(True) & (expires.is_(None) | (expires > soon)),
+            }[query.session]
+        )
+    if query.source == "provider":
+        where.append(e.secret_provider_id.is_not(None) & (e.secret_provider_id != ""))
+    elif query.source == "direct":
+        where.append(e.secret_provider_id.is_(None) | (e.secret_provider_id == ""))
+    if query.check == "changed_outside":
+        where.append(e.changed_outside_at >= now - timedelta(days=OUTSIDE_DAYS))
+    elif query.check == "tfa_no_secret":
+        where.append((e.tfa == "AUTHENTICATOR") & e.fp_tfa_secret.is_(None))
+    elif query.check == "persistence_off":
+        where.append(
+            e.persist_cookies.is_(False)
+            & e.persist_local_storage.is_(False)
+            & e.persist_session_storage.is_(False)
+        )
+    return where
 
 
-def _sort_key(column: str, now: datetime):
-    if column == "pid":
-        return lambda r: (r.name_key[2], r.domain)
-    if column == "domain":
-        return lambda r: (r.host, r.domain, r.name_key[2])
-    if column == "tfa":
-        return lambda r: (r.tfa == "none", r.tfa, r.name_key)
-    if column == "proxy":
-        return lambda r: (r.proxy == "none", r.proxy, r.name_key)
-    if column == "session":
-        far = datetime.max.replace(tzinfo=UTC)
-        return lambda r: (_SESSION_ORDER[r.session_status(now)], r.expires_at or far)
-    if column == "updated":
-        return lambda r: (r.updated_at or _EPOCH, r.pid)
-    return attrgetter("name_key")
+def _order(query: ListQuery, now: datetime) -> list[Any]:
+    e = IndexedEntry
+    if query.sort == "pid":
+        keys = [e.pid_key, e.domain]
+    elif query.sort == "domain":
+        keys = [e.host, e.domain, e.pid_key]
+    elif query.sort == "tfa":
+        # upper-case methods sort before "none" in binary order: no-2FA entries come last
+        keys = [e.tfa, e.name_key]
+    elif query.sort == "proxy":
+        keys = [case((e.proxy_mode == "none", 1), else_=0), e.proxy_mode, e.name_key]
+    elif query.sort == "session":
+        expires = e.effective_expires_at
+        rank = case(
+            (e.has_session.is_(False), 3),
+            (expires.is_(None), 2),
+            (expires <= now, 0),
+            (expires <= now + timedelta(days=1), 1),
+            else_=2,
+        )
+        keys = [rank, case((expires.is_(None), 1), else_=0), expires]
+    elif query.sort == "updated":
+        keys = [case((e.updated_at.is_(None), 0), else_=1), e.updated_at, e.pid_key]
+    else:
+        keys = [e.name_key]
+    keys.append(e.id)
+    return [k.desc() for k in keys] if query.dir == "desc" else keys
 
 
-#: Orders that depend on the current time are recomputed on every request.
-TIME_DEPENDENT_SORTS = frozenset({"session"})
-
-
-def sort_rows(rows: list[EntryRow], query: ListQuery, now: datetime) -> list[EntryRow]:
-    return sorted(rows, key=_sort_key(query.sort, now), reverse=query.dir == "desc")
-
-
-def run_query(
-    rows: list[EntryRow],
-    query: ListQuery,
-    now: datetime | None = None,
-    presorted: list[EntryRow] | None = None,
-) -> ListResult:
-    """Filter, sort and page ``rows``. ``presorted`` (all rows already in the query's order)
-    skips the sort; filtering keeps that order."""
+def run_query(query: ListQuery, now: datetime | None = None) -> ListResult:
+    """Filter, sort and page the indexed entries."""
     now = now or datetime.now(UTC)
-    needle = query.q.lower()
-    ordered = presorted if presorted is not None else sort_rows(rows, query, now)
+    where = conditions(query, now)
+    session = db.session
+    total = session.scalar(select(func.count()).select_from(IndexedEntry).where(live())) or 0
     if query.filtered:
-        ordered = [r for r in ordered if _matches(r, query, now, needle)]
-    pages = max(1, math.ceil(len(ordered) / query.per_page))
+        matched = session.scalar(select(func.count()).select_from(IndexedEntry).where(*where))
+    else:
+        matched = total
+    matched = matched or 0
+    pages = max(1, math.ceil(matched / query.per_page))
     page = min(query.page, pages)
     start = (page - 1) * query.per_page
-    shown = ordered[start : start + query.per_page]
+    shown = list(
+        session.scalars(
+            select(IndexedEntry)
+            .where(*where)
+            .order_by(*_order(query, now))
+            .offset(start)
+            .limit(query.per_page)
+        )
+    )
     return ListResult(
         rows=shown,
-        total=len(rows),
-        matched=len(ordered),
+        total=total,
+        matched=matched,
         page=page,
         pages=pages,
         first=start + 1 if shown else 0,
         last=start + len(shown),
         now=now,
+    )
+
+
+def matching_ids(query: ListQuery, limit: int) -> list[str]:
+    """Ids of up to ``limit`` entries matching ``query`` in its order (bulk "all matching")."""
+    now = datetime.now(UTC)
+    return list(
+        db.session.scalars(
+            select(IndexedEntry.id)
+            .where(*conditions(query, now))
+            .order_by(*_order(query, now))
+            .limit(limit)
+        )
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from app.cloudcruise import SECRET_FIELDS, VaultEntry
 from app.cloudcruise.intervals import describe_interval
-from app.services.entry_cache import EntryRow
+from app.services.entry_index import proxy_mode, session_status
 from app.timeutil import exact_time, parse_time
 
 SECRET_LABELS = {
@@ -90,7 +90,6 @@ class EntryView:
 
     def __init__(self, entry: VaultEntry, now: datetime | None = None) -> None:
         self.entry = entry
-        self.row = EntryRow.of(entry)
         self.now = now or datetime.now(UTC)
 
     def __getattr__(self, name: str) -> Any:
@@ -98,7 +97,7 @@ class EntryView:
 
     @property
     def id(self) -> str:
-        return self.row.id
+        return str(self.entry.id or "")
 
     @property
     def title(self) -> str:
@@ -106,15 +105,19 @@ class EntryView:
 
     @property
     def session_status(self) -> str:
-        return self.row.session_status(self.now)
+        data = self.entry
+        has_session = bool(
+            data.session_data_set_at or data.cookies or data.local_storage or data.session_storage
+        )
+        return session_status(has_session, self.expires_at, self.now)
 
     @property
     def expires_at(self) -> datetime | None:
-        return self.row.expires_at
+        return parse_time(self.entry.effective_expires_at)
 
     @property
     def proxy_mode(self) -> str:
-        return self.row.proxy
+        return proxy_mode(self.entry)
 
     @property
     def legacy_target_ip(self) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import abort, request
 from flask_login import login_required
@@ -10,21 +10,21 @@ from flask_login import login_required
 from app.cloudcruise import CloudCruiseError, NotFoundError
 from app.entries import bp
 from app.entries.listing import (
+    CHECK_CHOICES,
+    OUTSIDE_DAYS,
     PAGE_SIZES,
     PROXY_CHOICES,
     SESSION_CHOICES,
     SORTS,
     SOURCE_CHOICES,
     TFA_CHOICES,
-    TIME_DEPENDENT_SORTS,
     ListQuery,
     page_window,
     run_query,
-    sort_rows,
 )
 from app.entries.presenters import EntryView
 from app.errors import error_response
-from app.services import entries
+from app.services import entries, entry_index
 from app.web import render
 
 LIST_CHOICES = {
@@ -32,39 +32,53 @@ LIST_CHOICES = {
     "proxy": PROXY_CHOICES,
     "session": SESSION_CHOICES,
     "source": SOURCE_CHOICES,
+    "check": CHECK_CHOICES,
 }
 
 
-@bp.get("")
-@login_required
-def list():  # noqa: A001 - endpoint name entries.list
-    query = ListQuery.from_args(request.args)
-    error = snapshot = result = None
+def _list_page(query: ListQuery, *, status_code: int = 200, sync_error: str | None = None):
+    """The list from the index (synced first only if it never was)."""
+    error = sync_error
     try:
-        snapshot = entries.snapshot(force=request.args.get("refresh") == "1")
+        index = entry_index.ensure_fresh()
     except CloudCruiseError as exc:
-        error = exc
-    if snapshot is not None:
-        now = datetime.now(UTC)
-        presorted = snapshot.ordered(
-            (query.sort, query.dir == "desc"),
-            lambda: sort_rows(snapshot.rows, query, now),
-            cache=query.sort not in TIME_DEPENDENT_SORTS,
-        )
-        result = run_query(snapshot.rows, query, now, presorted)
-        error = snapshot.stale_error
+        index, error = entry_index.status(), exc.message
+    result = run_query(query) if index.ready else None
     return render(
         "entries/list.html",
         block="results",
+        status=status_code,
         query=query,
         result=result,
-        snapshot=snapshot,
+        index=index,
         error=error,
         choices=LIST_CHOICES,
         sorts=SORTS,
         page_sizes=PAGE_SIZES,
         pages=page_window(result.page, result.pages) if result else [],
+        outside_since=datetime.now(UTC) - timedelta(days=OUTSIDE_DAYS),
     )
+
+
+@bp.get("")
+@login_required
+def list():  # noqa: A001 - endpoint name entries.list
+    return _list_page(ListQuery.from_args(request.args))
+
+
+@bp.post("/sync")
+@login_required
+def sync_now():
+    """Sync the index now (waiting for a sync already running), then show the list."""
+    query = ListQuery.from_args(request.form)
+    error = None
+    try:
+        entry_index.sync(wait=30)
+    except entry_index.SyncBusy:
+        error = "Another sync is still running; the list shows the index as it is."
+    except CloudCruiseError as exc:
+        error = exc.message
+    return _list_page(query, sync_error=error)
 
 
 @bp.get("/<entry_id>")

@@ -8,11 +8,13 @@ looked at, for at most ``TFA_ROUNDS`` periods, so a forgotten tab does not poll 
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, current_app, request
 from flask_login import current_user
 
 from app.auth.session import role_required, start_sudo, sudo_active
-from app.cloudcruise import CloudCruiseError, ConflictError, NotFoundError
+from app.cloudcruise import SECRET_FIELDS, CloudCruiseError, ConflictError, NotFoundError
 from app.cloudcruise.crypto import DecryptionError
 from app.entries import bp
 from app.entries.presenters import EntryView
@@ -23,7 +25,6 @@ from app.web import render, toast
 
 REMASK_SECONDS = 30
 TFA_ROUNDS = 10
-SECRET_FIELDS = ("user_name", "password", "tfa_secret", "proxy_value")
 
 
 def _no_store(response):
@@ -32,7 +33,7 @@ def _no_store(response):
     return response
 
 
-def _secret_fragment(view: EntryView, field: str, state: str, **extra):
+def _secret_fragment(view: Any, field: str, state: str, **extra):
     return render(
         "entries/_secret.html",
         view=view,
@@ -87,24 +88,29 @@ def reveal(entry_id: str, field: str):
 def masked(entry_id: str, field: str):
     if field not in SECRET_FIELDS:
         abort(404)
-    row = entries.find_row(entry_id)
-    if row is None:
+    try:
+        row = entries.locate(entry_id)
+    except NotFoundError:
         abort(404)
-    return _no_store(_secret_fragment(EntryView(row.entry), field, "masked"))
+    return _no_store(_secret_fragment(row, field, "masked"))
 
 
 @bp.post("/<entry_id>/tfa-code")
 @role_required(Role.EDITOR)
 def tfa_code(entry_id: str):
-    view = _load(entry_id)
+    # one upstream call: the key comes from the index
+    try:
+        view = entries.locate(entry_id)
+    except NotFoundError:
+        abort(404)
     try:
         round_ = max(1, min(int(request.form.get("round", 1)), TFA_ROUNDS + 1))
     except ValueError:
         round_ = 1
     context = {"view": view, "round": round_, "refresh_in": None}
-    attempt = audit.attempt("entry.tfa_code.view", target=view.entry, message=f"round {round_}")
+    attempt = audit.attempt("entry.tfa_code.view", target=view, message=f"round {round_}")
     try:
-        code = entries.tfa_code(view.entry)
+        code = entries.tfa_code(view)
     except NotFoundError as exc:
         attempt.failure(exc)
         response = render("entries/_tfa_code.html", state="none", **context)

@@ -35,16 +35,17 @@ from sqlalchemy import delete, event, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.cloudcruise.crypto import CREDENTIAL_FIELDS
+from app.cloudcruise.entry import SESSION_BLOBS
 from app.database import file_lock, make_engine
 from app.models import AuditEvent
 
 log = logging.getLogger("app.audit")
 
 GENESIS = "0" * 64
-#: Fields whose values never enter the audit log (only a fingerprint does).
-SECRET_FIELDS = frozenset({"user_name", "password", "tfa_secret"})
-#: Session blobs hold live tokens: recorded as changed + fingerprint + size only.
-SESSION_BLOBS = frozenset({"cookies", "local_storage", "session_storage"})
+#: Fields whose values never enter the audit log (only a fingerprint does); session blobs
+#: (SESSION_BLOBS) hold live tokens: recorded as changed + fingerprint + size only.
+SECRET_FIELDS = frozenset(CREDENTIAL_FIELDS)
 COLUMNS = tuple(c.name for c in AuditEvent.__table__.columns if c.name != "hash")
 _SORTED = tuple(sorted(COLUMNS))
 MAX_TEXT = 500

@@ -1,82 +1,77 @@
-"""Entry operations the views call: cached listing, fresh single reads, writes, secrets.
+"""Entry operations the views call: index lookups, fresh single reads, writes, secrets.
 
-Every write goes through here so the list cache is invalidated in one place. Plaintext
-secrets only pass through as arguments and return values; nothing is kept.
+Every write goes through here so its answer lands in the entries index in the same request
+(:mod:`app.services.entry_index`): every worker and host shows it on the next request.
+Single-entry actions resolve id → (permissioned_user_id, domain) through the index, never
+through a full ``GET /vault``. Plaintext secrets only pass through as arguments and return
+values; nothing is kept.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
-from flask import current_app, g
+from flask import g
 
 from app import upstream
 from app.cloudcruise import CloudCruiseError, NotFoundError, TfaCode, VaultEntry
-from app.services.entry_cache import EntryCache, EntryRow, Snapshot
+from app.models import IndexedEntry
+from app.services import entry_index
 
-
-def _cache() -> EntryCache:
-    holder = upstream.holder()
-    cache = getattr(holder, "entry_cache", None)
-    if cache is None:
-        cache = holder.entry_cache = EntryCache(current_app.config["ENTRY_CACHE_TTL"])
-    return cache
+#: How long the list of secret-provider connections is reused (it changes rarely).
+PROVIDERS_TTL = 60.0
 
 
 def _rid() -> str | None:
     return getattr(g, "request_id", None)
 
 
-def snapshot(*, force: bool = False) -> Snapshot:
-    client = upstream.client()
-    return _cache().get(lambda: client.list_entries(request_id=_rid()), force=force)
-
-
-def invalidate() -> None:
-    _cache().invalidate()
-
-
-def find_row(entry_id: str) -> EntryRow | None:
-    """The cached row for ``entry_id``; one forced refresh if it is not (yet) cached."""
-    row = snapshot().find(entry_id)
+def locate(entry_id: str) -> IndexedEntry:
+    """The indexed entry ``entry_id``; :class:`NotFoundError` (no upstream call) if unknown."""
+    row = entry_index.find(entry_id)
+    if row is None and not entry_index.status().ready:
+        entry_index.ensure_fresh()  # first start: the index was never synced
+        row = entry_index.find(entry_id)
     if row is None:
-        row = snapshot(force=True).find(entry_id)
+        raise NotFoundError()
     return row
 
 
 def load(entry_id: str) -> VaultEntry:
-    """The current entry, read fresh from the API (the cache only maps id → key)."""
-    row = find_row(entry_id)
-    if row is None:
-        raise NotFoundError()
-    try:
-        entry = upstream.client().get_entry(row.pid, row.domain, request_id=_rid())
-    except NotFoundError:
-        invalidate()
-        raise
+    """The current entry, read fresh from the API (the index maps id → key)."""
+    row = locate(entry_id)
+    entry = upstream.client().get_entry(row.permissioned_user_id, row.domain, request_id=_rid())
     if entry.id and str(entry.id) != entry_id:
         # the key now belongs to another entry (deleted and re-created): not ours any more
-        invalidate()
         raise NotFoundError()
+    entry_index.refresh(entry)
     return entry
 
 
-def exists(pid: str, domain: str) -> VaultEntry | None:
+def existing_id(permissioned_user_id: str, domain: str) -> str | None:
+    """The id of the entry with this key: from the index, else (an entry created elsewhere
+    since the last sync) read once and put into the index. None if it cannot be found."""
+    row = entry_index.find_key(permissioned_user_id, domain)
+    if row is not None:
+        return row.id
     try:
-        return upstream.client().get_entry(pid, domain, request_id=_rid())
-    except NotFoundError:
+        entry = _written(
+            lambda: upstream.client().get_entry(permissioned_user_id, domain, request_id=_rid())
+        )
+    except CloudCruiseError:
         return None
+    return str(entry.id) if entry.id else None
 
 
 def _written(call, *, removed: str | None = None):
-    """Run a write; fold its result into the cache, or drop the cache if the outcome is
-    unknown (an error may still have changed the entry upstream)."""
-    try:
-        result = call()
-    except Exception:
-        invalidate()
-        raise
-    _cache().apply(result if isinstance(result, VaultEntry) else None, removed=removed)
+    """Run a write and put its answer into the index."""
+    result = call()
+    if isinstance(result, VaultEntry):
+        entry_index.upsert(result)
+    if removed:
+        entry_index.mark_deleted(removed)
     return result
 
 
@@ -92,7 +87,8 @@ def update(entry: VaultEntry, changes: dict[str, Any]) -> VaultEntry:
     return _written(lambda: upstream.client().update_entry(body, request_id=_rid()))
 
 
-def delete(entry: VaultEntry) -> None:
+def delete(entry: Any) -> None:
+    """Delete the entry (a :class:`VaultEntry` or an indexed row) upstream and in the index."""
     _written(
         lambda: upstream.client().delete_entry(
             entry.permissioned_user_id, entry.domain, request_id=_rid()
@@ -103,17 +99,17 @@ def delete(entry: VaultEntry) -> None:
 
 def clear_browser_state(entry: VaultEntry) -> VaultEntry | None:
     """Clear the entry's stored browser state; then the entry as it is now (the answer is
-    ``{"success": true}``, not the entry), folded into the cache, or None if that re-read
-    failed (the cache is dropped then, so the next read is fresh)."""
+    ``{"success": true}``, not the entry), put into the index, or None if that re-read
+    failed (the next sync brings the index up to date then)."""
     pid, domain = entry.permissioned_user_id, entry.domain
-    _written(lambda: upstream.client().clear_browser_state(pid, domain, request_id=_rid()))
+    upstream.client().clear_browser_state(pid, domain, request_id=_rid())
     try:
         return _written(lambda: upstream.client().get_entry(pid, domain, request_id=_rid()))
     except CloudCruiseError:
         return None
 
 
-def tfa_code(entry: VaultEntry) -> TfaCode:
+def tfa_code(entry: Any) -> TfaCode:
     return upstream.client().get_tfa_code(
         entry.permissioned_user_id, entry.domain, request_id=_rid()
     )
@@ -124,8 +120,21 @@ def reveal(entry: VaultEntry, field: str) -> Any:
     return upstream.client().decrypt_secret(entry, field)
 
 
+_providers_lock = threading.Lock()
+
+
 def secret_providers() -> list[dict[str, Any]]:
-    return upstream.client().list_secret_providers(request_id=_rid())
+    """The workspace's secret-provider connections, reused for ``PROVIDERS_TTL`` seconds
+    (connection metadata, no secrets)."""
+    holder = upstream.holder()
+    with _providers_lock:
+        cached = getattr(holder, "providers_cache", None)
+        if cached is not None and time.monotonic() - cached[0] < PROVIDERS_TTL:
+            return list(cached[1])
+    providers = upstream.client().list_secret_providers(request_id=_rid())
+    with _providers_lock:
+        holder.providers_cache = (time.monotonic(), list(providers))
+    return providers
 
 
 def provider_items(provider_id: str) -> list[dict[str, Any]]:

@@ -15,15 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.cloudcruise import CloudCruiseError, NotFoundError, VaultEntry
+from app.cloudcruise import SESSION_BLOBS, CloudCruiseError, NotFoundError, VaultEntry
+from app.cloudcruise.crypto import CREDENTIAL_FIELDS
 from app.services import audit, entries
-
-#: Fields whose new value is a secret: compared as "given or not", never by value.
-SECRET_INPUTS = frozenset({"user_name", "password", "tfa_secret"})
 
 
 def _is_secret(name: str, changes: dict[str, Any], current: VaultEntry) -> bool:
-    if name in SECRET_INPUTS:
+    """A field whose new value is a secret: compared as "given or not", never by value."""
+    if name in CREDENTIAL_FIELDS:
         return True
     if name == "proxy_value":
         mode = changes.get("proxy_setting", current.proxy_setting)
@@ -71,18 +70,35 @@ class Saved:
     changed: list[str]
 
 
+def _blob_size(value: Any) -> str:
+    if not value:
+        return "none"
+    noun = "cookie" if isinstance(value, list) else "key"
+    return f"{len(value)} {noun}{'' if len(value) == 1 else 's'}"
+
+
 def conflict_rows(current: VaultEntry, wanted: dict[str, Any]) -> list[dict[str, Any]]:
-    """Theirs / yours per field the operator wants to set (secrets as markers only)."""
+    """Theirs / yours per field the operator wants to set. Secrets show as markers and
+    stored browser state (live session tokens) as sizes: never their values."""
     data = current.to_mapping()
     rows = []
     for name, mine in sorted(wanted.items()):
-        secret = _is_secret(name, wanted, current)
-        theirs = ("set" if current.has_secret(name) else "not set") if secret else data.get(name)
-        yours = ("new value" if mine is not None else "remove") if secret else mine
+        stored = data.get(name)
+        if _is_secret(name, wanted, current):
+            marker = True
+            theirs = "set" if current.has_secret(name) else "not set"
+            yours = "new value" if mine is not None else "remove"
+            differs = True
+        elif name in SESSION_BLOBS:
+            marker = True
+            theirs = _blob_size(stored)
+            yours = f"replace with {_blob_size(mine)}" if mine else "clear"
+            differs = stored != mine
+        else:
+            marker, theirs, yours, differs = False, stored, mine, stored != mine
         rows.append(
-            {"field": name, "theirs": theirs, "yours": yours, "secret": secret,
-             "differs": secret or theirs != mine}
-        )  # fmt: skip
+            {"field": name, "theirs": theirs, "yours": yours, "secret": marker, "differs": differs}
+        )
     return rows
 
 

@@ -9,7 +9,7 @@ from flask_login import login_required
 
 from app.cloudcruise import CloudCruiseError
 from app.entries.listing import ListQuery, run_query
-from app.services import entries
+from app.services import entry_index
 from app.vaults import bp
 from app.vaults.connections import qoder, r4
 from app.web import render
@@ -28,7 +28,8 @@ class Hit:
 
 
 def _cloudcruise(q: str) -> list[Hit]:
-    rows = run_query(entries.snapshot().rows, ListQuery(q=q, per_page=200)).rows[:LIMIT]
+    entry_index.ensure_fresh()
+    rows = run_query(ListQuery(q=q, per_page=LIMIT)).rows
     return [
         Hit("cloudcruise", r.alias or r.pid, f"{r.pid} · {r.host}",
             url_for("entries.detail", entry_id=r.id), r.tfa if r.tfa != "none" else "")
