@@ -301,7 +301,8 @@ class JsonHttp:
             yield from ijson.items(reader, prefix, use_float=True)
         except ijson.JSONError:
             raise UnavailableError(
-                f"{self.name} answered with something that is not JSON (the list breaks off part way).",
+                f"{self.name} answered with something that is not JSON "
+                "(the list breaks off part way).",
                 kind="malformed",
             ) from None
         except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:

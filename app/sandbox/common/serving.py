@@ -8,13 +8,68 @@ import threading
 from typing import Any, ClassVar, Protocol, Self
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wsgi import LimitedStream
 
 
 class QuietRequestHandler(WSGIRequestHandler):
-    """No per-request access log lines (errors are still logged)."""
+    """HTTP/1.1 keep-alive, as a real API server offers, and no per-request access log lines
+    (errors are still logged).
+
+    werkzeug's development server answers every request with ``Connection: close`` and,
+    after each response, reads whatever the socket holds (which would swallow the next
+    request on a kept-alive connection). Here the body is wrapped in a
+    :class:`LimitedStream` of its declared length and drained after the response instead,
+    and werkzeug's own post-response read is pointed at an idle socket; chunked or oversized
+    bodies still close the connection.
+    """
+
+    #: an idle kept-alive connection is closed after this many seconds
+    timeout = 15
+    _drain: LimitedStream | None = None
+
+    def make_environ(self) -> dict[str, Any]:
+        environ = super().make_environ()
+        environ["werkzeug.socket"] = self._client  # the fault injector drops this one
+        self._drain = None
+        length = environ.get("CONTENT_LENGTH") or "0"
+        if "wsgi.input_terminated" not in environ and length.isdigit():
+            if int(length) <= MAX_DRAIN:
+                self._drain = LimitedStream(self.rfile, int(length))
+                environ["wsgi.input"] = self._drain
+        if self._drain is None:
+            self.close_connection = True
+        return environ
+
+    def send_header(self, keyword: str, value: str) -> None:
+        if keyword.lower() == "connection" and value.lower() == "close" and self._keeps_alive():
+            return
+        super().send_header(keyword, value)
+
+    def _keeps_alive(self) -> bool:
+        return self._drain is not None and not self.close_connection
+
+    def run_wsgi(self) -> None:
+        self._client = self.connection
+        idle, other = socket.socketpair()
+        self.connection = idle  # werkzeug's post-response read finds nothing here
+        try:
+            super().run_wsgi()
+        finally:
+            self.connection = self._client
+            idle.close()
+            other.close()
+        if self._keeps_alive():
+            try:
+                self._drain.exhaust()  # type: ignore[union-attr]
+            except (OSError, ValueError):
+                self.close_connection = True
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
+
+
+#: request bodies up to this size are drained to keep the connection; larger ones close it
+MAX_DRAIN = 8 * 1024 * 1024
 
 
 def serve(host: str, port: int, app: Any) -> BaseWSGIServer:
