@@ -32,10 +32,10 @@ class QuietRequestHandler(WSGIRequestHandler):
         environ["werkzeug.socket"] = self._client  # the fault injector drops this one
         self._drain = None
         length = environ.get("CONTENT_LENGTH") or "0"
-        if "wsgi.input_terminated" not in environ and length.isdigit():
-            if int(length) <= MAX_DRAIN:
-                self._drain = LimitedStream(self.rfile, int(length))
-                environ["wsgi.input"] = self._drain
+        chunked = "wsgi.input_terminated" in environ
+        if not chunked and length.isdigit() and int(length) <= MAX_DRAIN:
+            self._drain = LimitedStream(self.rfile, int(length))
+            environ["wsgi.input"] = self._drain
         if self._drain is None:
             self.close_connection = True
         return environ
