@@ -67,10 +67,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(entries_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(health_bp)
+    from app.overview import bp as overview_bp
     from app.status import bp as status_bp
     from app.vaults import bp as vaults_bp
     from app.vaults import connections
 
+    app.register_blueprint(overview_bp)
     app.register_blueprint(status_bp)
     app.register_blueprint(vaults_bp)
     connections.init_app(app)

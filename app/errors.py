@@ -31,8 +31,18 @@ TITLES = {
 }
 
 
+UNKNOWN_ENTRY = (
+    "This console does not know that entry. If it was created elsewhere a moment ago, sync "
+    "the entries index and look again."
+)
+
+
 def error_response(status: int, message: str | None = None, title: str | None = None):
     default_title, default_message = TITLES.get(status, TITLES[500])
+    # an entry id the index does not know: offer a sync (it may be new upstream)
+    offer_sync = status == 404 and bool((request.view_args or {}).get("entry_id"))
+    if offer_sync and message is None:
+        message = UNKNOWN_ENTRY
     response = render(
         "errors/error.html",
         block="fragment",
@@ -40,6 +50,7 @@ def error_response(status: int, message: str | None = None, title: str | None = 
         title=title or default_title,
         message=message or default_message,
         code=status,
+        offer_sync=offer_sync,
     )
     if is_htmx():
         toast(response, message or default_message, "error")

@@ -18,6 +18,7 @@ ROLES = {
     "auth.logout": "viewer",
     "entries.list": "viewer",
     "entries.sync_now": "viewer",
+    "overview.index": "viewer",
     "entries.detail": "viewer",
     "entries.masked": "viewer",
     "entries.view_section": "viewer",

@@ -45,6 +45,7 @@ ACTIONS = {
     "entry.tfa_secret.reveal": "TFA secret revealed",
     "entry.proxy_value.reveal": "Proxy URL revealed",
     "entry.tfa_code.view": "2FA code viewed",
+    "entry.changed_outside": "Changed outside the console",
     "operator.create": "Operator created",
     "operator.role_change": "Operator role changed",
     "operator.disable": "Operator disabled",

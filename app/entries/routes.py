@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from flask import abort, request
+from flask import abort, flash, redirect, request, url_for
 from flask_login import login_required
 
 from app.cloudcruise import CloudCruiseError, NotFoundError
@@ -25,7 +25,7 @@ from app.entries.listing import (
 from app.entries.presenters import EntryView
 from app.errors import error_response
 from app.services import entries, entry_index
-from app.web import render
+from app.web import is_htmx, render, toast
 
 LIST_CHOICES = {
     "tfa": TFA_CHOICES,
@@ -71,14 +71,18 @@ def list():  # noqa: A001 - endpoint name entries.list
 def sync_now():
     """Sync the index now (waiting for a sync already running), then show the list."""
     query = ListQuery.from_args(request.form)
-    error = None
+    error = done = None
     try:
-        entry_index.sync(wait=30)
+        done = entry_index.sync(wait=30)
     except entry_index.SyncBusy:
         error = "Another sync is still running; the list shows the index as it is."
     except CloudCruiseError as exc:
         error = exc.message
-    return _list_page(query, sync_error=error)
+    if not is_htmx():
+        flash(done.line() if done else f"The sync failed: {error}", "success" if done else "error")
+        return redirect(query.url(url_for("entries.list")), 303)
+    response = _list_page(query, sync_error=error)
+    return toast(response, done.line()) if done else response
 
 
 @bp.get("/<entry_id>")

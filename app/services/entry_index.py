@@ -443,6 +443,8 @@ def _staging_table() -> Table:
 
 
 STAGING = _staging_table()
+#: a staged row with no values (a malformed entry: only its id, to keep its old row)
+_EMPTY_STAGED = dict.fromkeys(c.name for c in STAGING.columns)
 
 
 def _drop_staging(conn: Connection) -> None:
@@ -467,7 +469,7 @@ def _stage(conn: Connection, entries: Iterator[Any], key: bytes, result: SyncRes
             result.malformed.append((exc.entry_id, exc.reason))
             if exc.entry_id and exc.entry_id not in seen:
                 seen.add(exc.entry_id)
-                batch.append({"id": exc.entry_id, "skip": True})
+                batch.append({**_EMPTY_STAGED, "id": exc.entry_id, "skip": True})
             continue
         seen.add(values["id"])
         values["skip"] = False
