@@ -358,7 +358,7 @@ def test_overview_counts_equal_counts_from_the_vault(app, client, auth, sandbox)
         "Sessions expired": sum(
             1 for e in vault if has_session(e) and expires(e) and expires(e) <= now
         ),
-        "Expiring within 24 h": sum(
+        "Expiring within 24\u00a0h": sum(
             1
             for e in vault
             if has_session(e) and expires(e) and now < expires(e) <= now + timedelta(days=1)

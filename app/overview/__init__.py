@@ -28,7 +28,7 @@ bp = Blueprint("overview", __name__)
 TILES = (
     ("Entries", "in the vault", {}, "neutral"),
     ("Sessions expired", "agents must sign in again", {"session": "expired"}, "bad"),
-    ("Expiring within 24 h", "sessions about to lapse", {"session": "expiring"}, "warn"),
+    ("Expiring within 24\u00a0h", "sessions about to lapse", {"session": "expiring"}, "warn"),
     (
         "Authenticator 2FA without a secret",
         "agents cannot produce a code",
