@@ -436,3 +436,54 @@ def test_restarted_console_with_the_api_down_lists_from_the_index(tmp_path, othe
     assert "CloudCruise unreachable; retrying" in html and "of <strong>12</strong>" in html
     assert "Could not reach CloudCruise" in html
     restarted.extensions["upstream"].close()
+
+
+def test_a_stale_index_is_answered_at_once_and_synced_once_in_the_background(
+    tmp_path, sandbox, recorder
+):
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    entry = make_entry(sandbox, user_alias="Stale before")
+    app = make_app(
+        tmp_path,
+        sandbox,
+        SYNC_SECONDS=1,
+        UPSTREAM=Upstream(True, recorder.base_url, sandbox.api_key, sandbox.encryption_key),
+    )
+    try:
+        client = app.test_client()
+        AuthActions(app, client).login("sam", "viewer")
+        assert "Stale before" in client.get(f"/entries?q={entry.permissioned_user_id}").get_data(
+            True
+        )
+        assert recorder.list_fetches() == 1
+        sdk_for(sandbox).vault.update(
+            VaultEntryInput(
+                domain=entry.domain,
+                permissioned_user_id=entry.permissioned_user_id,
+                user_alias="Stale after",
+            )
+        )
+        # a slow upstream list: the page must not wait for it
+        sandbox.faults.add("latency", delay=1.0, method="GET", path="/vault", times=1)
+        time.sleep(1.1)
+        started = time.perf_counter()
+        with ThreadPoolExecutor(4) as pool:  # several requests find it stale at once
+            pages = list(
+                pool.map(
+                    lambda _: client.get(f"/entries?q={entry.permissioned_user_id}").get_data(True),
+                    range(4),
+                )
+            )
+        assert time.perf_counter() - started < 0.9  # answered from the index, not after the fetch
+        assert all("Stale before" in page for page in pages)
+        deadline = time.monotonic() + 10
+        html = ""
+        while "Stale after" not in html and time.monotonic() < deadline:
+            time.sleep(0.1)
+            html = client.get(f"/entries?q={entry.permissioned_user_id}").get_data(True)
+        assert "Stale after" in html
+        assert recorder.list_fetches() == 2  # one background sync for all of them
+    finally:
+        app.extensions["upstream"].close()
