@@ -10,7 +10,6 @@ import json
 import re
 from pathlib import Path
 
-import pytest
 from cloudcruise.vault.types import VaultEntryInput
 from sqlalchemy import select
 
@@ -236,28 +235,11 @@ def test_the_console_database_holds_no_secret_plaintext_or_ciphertext(app, clien
     assert leaked == []
 
 
-@pytest.fixture
-def counted(tmp_path, sandbox, recorder):
-    """A console whose every upstream call goes through ``recorder``."""
-    application = make_app(
-        tmp_path,
-        sandbox,
-        UPSTREAM=Upstream(
-            sandbox=True,
-            base_url=recorder.base_url,
-            api_key=sandbox.api_key,
-            encryption_key=sandbox.encryption_key,
-        ),
-    )
-    yield application
-    application.extensions["upstream"].close()
-
-
-def test_upstream_calls_are_at_the_floor(counted, sandbox, recorder):
+def test_upstream_calls_are_at_the_floor(recorded_app, sandbox, recorder):
     totp = make_entry(sandbox, tfa_method="AUTHENTICATOR", tfa_secret="JBSWY3DPEHPK3PXP")
     doomed = make_entry(sandbox)
-    client = counted.test_client()
-    auth = AuthActions(counted, client)
+    client = recorded_app.test_client()
+    auth = AuthActions(recorded_app, client)
     auth.login("ann", "admin")
     token = csrf(client)  # the first list page syncs: one GET /vault
     assert recorder.list_fetches() == 1
@@ -323,9 +305,9 @@ def test_upstream_calls_are_at_the_floor(counted, sandbox, recorder):
     assert "Open the existing entry" in again.get_data(as_text=True)
 
 
-def test_secret_providers_are_reused_for_a_minute(counted, recorder):
-    client = counted.test_client()
-    AuthActions(counted, client).login("ed", "editor")
+def test_secret_providers_are_reused_for_a_minute(recorded_app, recorder):
+    client = recorded_app.test_client()
+    AuthActions(recorded_app, client).login("ed", "editor")
     recorder.requests.clear()
     for _ in range(3):
         assert client.get("/entries/new").status_code == 200

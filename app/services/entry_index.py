@@ -43,6 +43,7 @@ from sqlalchemy import (
     Column,
     MetaData,
     Table,
+    and_,
     delete,
     exists,
     func,
@@ -474,12 +475,12 @@ def _stage(conn: Connection, entries: Iterator[Any], key: bytes, result: SyncRes
         seen.add(values["id"])
         values["skip"] = False
         batch.append(values)
+        result.entries += 1
         if len(batch) >= BATCH:
             conn.execute(insert(STAGING), batch)
             batch = []
     if batch:
         conn.execute(insert(STAGING), batch)
-    result.entries = len(seen) - sum(1 for i, _ in result.malformed if i)
 
 
 def _unprotected(started: datetime) -> Any:
@@ -510,33 +511,49 @@ def _change_record(before: Mapping[str, Any] | None, after: Mapping[str, Any] | 
     return changes
 
 
-def _drift(conn: Connection, started: datetime, first: bool) -> list[dict[str, Any]]:
+class _Reconcile:
+    """The SQL conditions comparing the staged list with the index, shared by the counts,
+    drift detection and the apply step (one definition of "added", "removed", "changed")."""
+
+    def __init__(self, started: datetime) -> None:
+        same_id = STAGING.c.id == INDEX.c.id
+        self.same_id = same_id
+        self.staged = STAGING.c.skip.is_(False)
+        #: rows the console did not write after this sync's fetch began
+        self.mine = _unprotected(started)
+        #: index rows no longer listed upstream (malformed ones count as listed)
+        self.gone = and_(~exists().where(same_id), self.mine)
+        #: staged entries the index does not have
+        self.new = and_(self.staged, ~exists().where(same_id))
+        #: on the join of both: an entry whose indexed values differ
+        self.differs = and_(self.staged, STAGING.c.digest != INDEX.c.digest, self.mine)
+        self.listed = INDEX.c.deleted_at.is_(None)
+        self.join = STAGING.join(INDEX, same_id)
+
+
+def _drift(conn: Connection, match: _Reconcile, first: bool) -> list[dict[str, Any]]:
     """What changed outside the console since the last sync, one record per entry."""
     if first:
         return []
     records = []
     columns = [INDEX.c[n] for n in ("id", *_DRIFT_COLUMNS)]
     staged = [STAGING.c[n] for n in ("id", *_DRIFT_COLUMNS)]
-    absent = ~exists().where(STAGING.c.id == INDEX.c.id)
-    for row in conn.execute(
-        select(*columns).where(absent, INDEX.c.deleted_at.is_(None), _unprotected(started))
-    ):
-        before = _row_dict(row)
-        records.append({"kind": "deleted", "before": before, "after": None})
-    fresh = ~exists().where(INDEX.c.id == STAGING.c.id)
-    for row in conn.execute(select(*staged).where(STAGING.c.skip.is_(False), fresh)):
+    for row in conn.execute(select(*columns).where(match.gone, match.listed)):
+        records.append({"kind": "deleted", "before": _row_dict(row), "after": None})
+    for row in conn.execute(select(*staged).where(match.new)):
         records.append({"kind": "created", "before": None, "after": _row_dict(row)})
-    changed = conn.execute(
-        select(STAGING.c.id)
-        .join(INDEX, INDEX.c.id == STAGING.c.id)
-        .where(
-            STAGING.c.skip.is_(False),
-            STAGING.c.config_digest != INDEX.c.config_digest,
-            INDEX.c.deleted_at.is_(None),
-            _unprotected(started),
-        )
-    ).scalars()
-    ids = list(changed)
+    ids = list(
+        conn.execute(
+            select(STAGING.c.id)
+            .select_from(match.join)
+            .where(
+                match.staged,
+                STAGING.c.config_digest != INDEX.c.config_digest,
+                match.listed,
+                match.mine,
+            )
+        ).scalars()
+    )
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         olds = {
@@ -576,70 +593,48 @@ def _audit_drift(records: list[dict[str, Any]]) -> None:
         )
 
 
-def _counts(conn: Connection, started: datetime, result: SyncResult) -> None:
-    absent = ~exists().where(STAGING.c.id == INDEX.c.id)
-    result.removed = conn.execute(
-        select(func.count())
-        .select_from(INDEX)
-        .where(absent, INDEX.c.deleted_at.is_(None), _unprotected(started))
-    ).scalar_one()
-    fresh = ~exists().where(INDEX.c.id == STAGING.c.id)
-    result.added = conn.execute(
-        select(func.count()).select_from(STAGING).where(STAGING.c.skip.is_(False), fresh)
-    ).scalar_one()
-    result.changed = conn.execute(
-        select(func.count())
-        .select_from(STAGING.join(INDEX, INDEX.c.id == STAGING.c.id))
-        .where(
-            STAGING.c.skip.is_(False),
-            STAGING.c.digest != INDEX.c.digest,
-            INDEX.c.deleted_at.is_(None),
-            _unprotected(started),
-        )
-    ).scalar_one()
+def _counts(conn: Connection, match: _Reconcile, result: SyncResult) -> None:
+    def count(source: Any, *where: Any) -> int:
+        return conn.execute(select(func.count()).select_from(source).where(*where)).scalar_one()
+
+    result.removed = count(INDEX, match.gone, match.listed)
+    result.added = count(STAGING, match.new)
+    result.changed = count(match.join, match.differs, match.listed)
 
 
-def _apply(conn: Connection, started: datetime, drifted: set[str], now: datetime) -> None:
-    """Make the index equal the staged list (rows the console wrote since ``started`` and
-    malformed entries excepted), in the caller's transaction."""
-    same_id = STAGING.c.id == INDEX.c.id
-    # carry what the console keeps (not from upstream) over to the staged rows
+def _apply(conn: Connection, match: _Reconcile, drifted: set[str], now: datetime) -> None:
+    """Make the index equal the staged list (rows the console wrote since the fetch began
+    and malformed entries excepted), in the caller's transaction."""
+    # carry what the console keeps (not from upstream) over to the rows it rewrites
     conn.execute(
-        update(STAGING).values(
-            changed_outside_at=select(INDEX.c.changed_outside_at).where(same_id).scalar_subquery()
+        update(STAGING)
+        .where(exists().where(match.same_id, STAGING.c.digest != INDEX.c.digest))
+        .values(
+            changed_outside_at=select(INDEX.c.changed_outside_at)
+            .where(match.same_id)
+            .scalar_subquery()
         )
     )
-    if drifted:
-        ids = sorted(drifted)
-        for start in range(0, len(ids), 500):
-            conn.execute(
-                update(STAGING)
-                .where(STAGING.c.id.in_(ids[start : start + 500]))
-                .values(changed_outside_at=now)
-            )
-    conn.execute(delete(INDEX).where(~exists().where(same_id), _unprotected(started)))
-    conn.execute(
-        delete(INDEX).where(
-            exists().where(same_id, STAGING.c.skip.is_(False), STAGING.c.digest != INDEX.c.digest),
-            _unprotected(started),
+    ids = sorted(drifted)
+    for start in range(0, len(ids), 500):
+        conn.execute(
+            update(STAGING)
+            .where(STAGING.c.id.in_(ids[start : start + 500]))
+            .values(changed_outside_at=now)
         )
-    )
-    # a tombstone of an entry this console deleted, still listed upstream: re-list it
+    conn.execute(delete(INDEX).where(match.gone))
+    conn.execute(delete(INDEX).where(exists().where(match.same_id, match.differs)))
+    # a tombstone of an entry this console deleted, still listed upstream: list it again
     conn.execute(
         delete(INDEX).where(
             INDEX.c.deleted_at.is_not(None),
-            exists().where(same_id, STAGING.c.skip.is_(False)),
-            _unprotected(started),
+            exists().where(match.same_id, match.staged),
+            match.mine,
         )
     )
     names = [c.name for c in INDEX.columns]
     conn.execute(
-        insert(INDEX).from_select(
-            names,
-            select(*[STAGING.c[n] for n in names]).where(
-                STAGING.c.skip.is_(False), ~exists().where(INDEX.c.id == STAGING.c.id)
-            ),
-        )
+        insert(INDEX).from_select(names, select(*[STAGING.c[n] for n in names]).where(match.new))
     )
 
 
@@ -686,8 +681,9 @@ def _sync_holding_lease(owner: str) -> SyncResult:
             with upstream.client().stream_entries() as entries:
                 _stage(conn, entries, key, result)
             conn.commit()
-            _counts(conn, started, result)
-            records = _drift(conn, started, result.first)
+            match = _Reconcile(started)
+            _counts(conn, match, result)
+            records = _drift(conn, match, result.first)
             conn.commit()
             _audit_drift(records)  # fail closed: unaudited drift is not applied
             result.outside = len(records)
@@ -697,7 +693,7 @@ def _sync_holding_lease(owner: str) -> SyncResult:
                 conn.rollback()
                 raise SyncBusy("The sync lease expired before the index could be updated.")
             drifted = {(r["after"] or r["before"])["id"] for r in records if r["after"]}
-            _apply(conn, started, drifted, now)
+            _apply(conn, match, drifted, now)
             conn.commit()
         except BaseException:
             conn.rollback()
