@@ -44,8 +44,8 @@ SESSION_CHOICES = {
 SOURCE_CHOICES = {"provider": "1Password (provider-backed)", "direct": "Stored credentials"}
 #: Problems and recent history an operator looks for (the overview's tiles link here).
 CHECK_CHOICES = {
-    "changed_outside": "Changed outside the console (7 days)",
-    "tfa_no_secret": "Authenticator 2FA without a secret",
+    "changed_outside": "Changed outside (7 days)",
+    "tfa_no_secret": "Authenticator, no secret",
     "persistence_off": "Persistence off",
 }
 OUTSIDE_DAYS = 7
