@@ -12,6 +12,20 @@ from flask import Flask
 from app.config import ROOT, ConfigError, load_config
 
 
+def _cli_command() -> str | None:
+    """The ``flask`` command being run (``db`` for ``flask --app app db upgrade``), if any:
+    the release step must be able to start the app whose schema it is about to upgrade."""
+    if Path(sys.argv[0]).name != "flask":
+        return None
+    args = iter(sys.argv[1:])
+    for arg in args:
+        if arg in ("--app", "-A", "--env-file", "-e"):
+            next(args, None)
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Application factory. ``config`` overrides what the environment provides (tests)."""
     load_dotenv(ROOT / ".env", override=False)
@@ -44,9 +58,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     logs.init_app(app)
     passwords.configure(app.config["ARGON2_MEMORY_KIB"], app.config["ARGON2_TIME_COST"])
 
+    from app.database import SchemaBehind
     from app.extensions import csrf, db, login_manager
 
-    db.init_app(app)
+    app.config.setdefault("SCHEMA_CHECK", _cli_command() not in ("db", "bootstrap"))
+    try:
+        db.init_app(app)
+    except SchemaBehind as exc:
+        print(f"Vault Console cannot start: {exc}", file=sys.stderr)
+        raise SystemExit(3 if "gunicorn" in sys.modules else 2) from None
     csrf.init_app(app)
     login_manager.init_app(app)
 

@@ -136,6 +136,30 @@ def load_config(env: dict[str, str] | None = None, instance: Path | None = None)
     database_url = env.get("VAULT_CONSOLE_DATABASE_URL", "").strip() or (
         f"sqlite:///{instance / 'vault_console.db'}"
     )
+    shared_database = not database_url.startswith("sqlite")
+    if shared_database:
+        # every host behind the load balancer must sign cookies and fingerprint secrets alike
+        missing = [
+            name
+            for name in ("VAULT_CONSOLE_SECRET_KEY", "VAULT_CONSOLE_AUDIT_KEY")
+            if not env.get(name, "").strip()
+        ]
+        if missing:
+            raise ConfigError(
+                f"{' and '.join(missing)} must be set when VAULT_CONSOLE_DATABASE_URL is not "
+                "SQLite: every host sharing the database needs the same keys (a key generated "
+                "into one host's instance folder would differ on the next)."
+            )
+        sandboxed = [name for name, on in (("CloudCruise", upstream.sandbox),
+                     ("Qoder", other_vaults["qoder"].sandbox),
+                     ("r4", other_vaults["r4"].sandbox)) if on]  # fmt: skip
+        if sandboxed and not _bool(env.get("VAULT_CONSOLE_ALLOW_EMBEDDED_SANDBOX"), False):
+            raise ConfigError(
+                f"No API key is set for {', '.join(sandboxed)}, so each host would start its own "
+                "embedded sandbox while all of them share one database; set "
+                "CLOUDCRUISE_API_KEY (and QODER_PAT, R4_API_KEY), or "
+                "VAULT_CONSOLE_ALLOW_EMBEDDED_SANDBOX=true for a single-host demo."
+            )
     secure_cookies = _bool(env.get("VAULT_CONSOLE_SECURE_COOKIES"), False)
     idle_minutes = _number(env, "VAULT_CONSOLE_IDLE_MINUTES", 30, minimum=1)
     return {
@@ -147,6 +171,8 @@ def load_config(env: dict[str, str] | None = None, instance: Path | None = None)
         "OTHER_VAULTS": other_vaults,
         "SANDBOX_DATA": env.get("VAULT_CONSOLE_SANDBOX_DATA") or str(instance / "sandbox.db"),
         "DATABASE_URL": database_url,
+        "DB_POOL_SIZE": int(_number(env, "VAULT_CONSOLE_DB_POOL_SIZE", 5, minimum=1)),
+        "SESSION_HOURS": _number(env, "VAULT_CONSOLE_SESSION_HOURS", 12, minimum=0.01),
         "UPSTREAM_CONNECT_TIMEOUT": _number(env, "VAULT_CONSOLE_CONNECT_TIMEOUT", 5, minimum=0.1),
         "UPSTREAM_READ_TIMEOUT": _number(env, "VAULT_CONSOLE_READ_TIMEOUT", 30, minimum=0.1),
         "UPSTREAM_RETRIES": int(_number(env, "VAULT_CONSOLE_RETRIES", 2, minimum=0)),

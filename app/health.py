@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+
 from flask import Blueprint, jsonify
-from sqlalchemy import text
+from sqlalchemy import insert
 
 from app import upstream
 from app.cloudcruise import CloudCruiseError
+from app.models import ThrottleCounter, utcnow
 from app.services import audit
 
 bp = Blueprint("health", __name__)
@@ -26,9 +29,8 @@ def readyz():
         with audit.audit_log().engine.connect() as conn:
             transaction = conn.begin()
             conn.execute(
-                text(
-                    "INSERT INTO login_attempts (at, username, ip, success) "
-                    "VALUES (CURRENT_TIMESTAMP, '_readyz', '_readyz', 0)"
+                insert(ThrottleCounter.__table__).values(
+                    key=f"_readyz:{uuid.uuid4().hex}", window_start=utcnow(), count=0
                 )
             )
             transaction.rollback()

@@ -64,20 +64,34 @@ class Operator(UserMixin, Base):
         return self.has_role(Role.ADMIN)
 
 
-class LoginAttempt(Base):
-    """One login attempt; failures drive throttling per username and per client IP."""
+class OperatorSession(Base):
+    """A signed-in browser. The cookie holds a random token; this row, keyed by the token's
+    SHA-256, is the session: every host sees it, and deleting it signs the browser out."""
 
-    __tablename__ = "login_attempts"
-    __table_args__ = (
-        Index("ix_login_attempts_username_at", "username", "at"),
-        Index("ix_login_attempts_ip_at", "ip", "at"),
-    )
+    __tablename__ = "operator_sessions"
+    __table_args__ = (Index("ix_operator_sessions_operator", "operator_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    username: Mapped[str] = mapped_column(String(64))
-    ip: Mapped[str] = mapped_column(String(64))
-    success: Mapped[bool] = mapped_column(Boolean)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    operator_id: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: absolute end, whatever the activity (VAULT_CONSOLE_SESSION_HOURS after sign-in)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: until when revealing secrets needs no password re-entry
+    sudo_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    ip: Mapped[str | None] = mapped_column(String(64))
+
+
+class ThrottleCounter(Base):
+    """Failed attempts of one key (``user:NAME``, ``ip:ADDR``, ``sudo:ID``) in the current
+    window; incremented atomically before a password is checked (see services.throttle)."""
+
+    __tablename__ = "throttle_counters"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class AuditEvent(Base):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
+from sqlalchemy import select, update
+
 from app.extensions import db
-from app.models import LoginAttempt
+from app.models import OperatorSession, ThrottleCounter, utcnow
 
 
 def test_login_page_has_the_contract_labels(client):
@@ -126,8 +127,8 @@ def test_lockout_expires_with_the_window(app, client, auth):
     for _ in range(app.config["LOGIN_MAX_FAILURES"]):
         _fail(client, auth, "gina")
     with app.app_context():
-        for attempt in db.session.query(LoginAttempt).filter_by(username="gina"):
-            attempt.at -= timedelta(seconds=app.config["LOGIN_LOCKOUT_SECONDS"] + 1)
+        counter = db.session.get(ThrottleCounter, "user:gina")
+        counter.window_start -= timedelta(seconds=app.config["LOGIN_LOCKOUT_SECONDS"] + 1)
         db.session.commit()
     assert auth.login("gina", "viewer").status_code == 303
 
@@ -150,9 +151,14 @@ def test_ip_lockout_stops_password_spraying_across_usernames(app, client, auth):
     assert _fail(client, auth, "another", ip="198.51.100.10").status_code == 401
 
 
-def _age_session(client, seconds):
-    with client.session_transaction() as sess:
-        sess["last_seen"] = time.time() - seconds
+def _age_session(client, seconds, app=None):
+    """Make this browser's server-side session look idle for ``seconds``."""
+    app = app or client.application
+    with app.app_context():
+        db.session.execute(
+            update(OperatorSession).values(last_seen_at=utcnow() - timedelta(seconds=seconds))
+        )
+        db.session.commit()
 
 
 def test_idle_session_is_signed_out_with_a_message(app, client, auth):
@@ -177,11 +183,15 @@ def test_background_refreshes_do_not_keep_a_session_alive(app, client, auth):
     _age_session(client, app.config["IDLE_TIMEOUT_SECONDS"] - 10)
     client.get("/healthz", headers={"X-Background-Refresh": "1"})
     client.get("/entries", headers={"X-Background-Refresh": "1"})
-    with client.session_transaction() as sess:
-        assert time.time() - sess["last_seen"] > app.config["IDLE_TIMEOUT_SECONDS"] - 20
+
+    def idle_seconds() -> float:
+        with app.app_context():
+            row = db.session.scalars(select(OperatorSession)).one()
+            return (utcnow() - row.last_seen_at).total_seconds()
+
+    assert idle_seconds() > app.config["IDLE_TIMEOUT_SECONDS"] - 20
     client.get("/entries")
-    with client.session_transaction() as sess:
-        assert time.time() - sess["last_seen"] < 5
+    assert idle_seconds() < 5
 
 
 def test_logout_is_post_only_and_ends_the_session(client, auth):

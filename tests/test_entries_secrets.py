@@ -6,7 +6,10 @@ import time
 
 import pyotp
 import pytest
+from sqlalchemy import update
 
+from app.extensions import db
+from app.models import OperatorSession, utcnow
 from tests.entries_support import csrf, fetch, hx, index_sync, make_entry, sdk_for
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # 160 bits: pyotp refuses < 112
@@ -83,8 +86,9 @@ def test_sudo_window_expires(app, client, auth, entry):
     assert ">Corr3ct-Horse!<" in _reveal(
         client, entry, "password", token, password=auth.PASSWORD
     ).get_data(as_text=True)
-    with client.session_transaction() as sess:
-        sess["sudo_until"] = time.time() - 1
+    with app.app_context():  # the sudo window is server-side: end it there
+        db.session.execute(update(OperatorSession).values(sudo_until=utcnow()))
+        db.session.commit()
     html = _reveal(client, entry, "password", token).get_data(as_text=True)
     assert "Confirm your password" in html and "Corr3ct-Horse!" not in html
 

@@ -26,12 +26,11 @@ from sqlalchemy.orm import Session
 from app.audit import bp
 from app.audit.query import ACTIONS, GROUPS, OUTCOMES, AuditQuery, id_range, run
 from app.audit.query import _merged as merged_page
-from app.auth.session import role_required, start_sudo, sudo_active
+from app.auth.session import reauthenticate, role_required, sudo_active
 from app.extensions import db
 from app.models import AuditEvent, Role
 from app.services import audit, operators
 from app.services.audit import COLUMNS
-from app.services.passwords import verify_password
 from app.web import render
 
 EXPORT_COLUMNS = (*COLUMNS, "hash")
@@ -144,12 +143,10 @@ def export():
     if fmt not in ("csv", "jsonl"):
         abort(400)
     if not sudo_active():
-        if not verify_password(current_user.password_hash, request.form.get("password", "")):
-            audit.record("auth.sudo", "failure", message="wrong password for export")
-            flash("Enter your password to export the audit log.", "error")
+        problem = reauthenticate(request.form.get("password", ""), " for export")
+        if problem is not None:
+            flash(f"Enter your password to export the audit log. {problem}", "error")
             return redirect(query.url(url_for("audit.index")), 303)
-        audit.record("auth.sudo", "success")
-        start_sudo()
     filters = json.dumps(query.args(before=None, after=None), sort_keys=True)
     attempt = audit.attempt("audit.export", message=f"{fmt} export, filters {filters}")
     query = replace(query, before=None, after=None)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 from flask import current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.auth import bp
 from app.auth.forms import LoginForm
 from app.auth.session import _local_path
-from app.services import audit, operators, throttle
+from app.services import audit, operators, sessions, throttle
 from app.web import render
 
 
@@ -30,7 +28,8 @@ def login():
         username = operators.normalize_username(form.username.data)
         cfg = current_app.config
         window = cfg["LOGIN_LOCKOUT_SECONDS"]
-        lockout = throttle.check(
+        # counted before the password is checked: concurrent guesses cannot pass the limit
+        lockout = throttle.attempt(
             username, _client_ip(), max_failures=cfg["LOGIN_MAX_FAILURES"], window=window
         )
         who = {"operator": username[:64]}
@@ -40,12 +39,12 @@ def login():
             status = 429
         else:
             operator = operators.authenticate(username, form.password.data)
-            throttle.record(username, _client_ip(), operator is not None, window=window)
             if operator is not None:
+                throttle.succeeded(username, _client_ip())
                 session.clear()  # a fresh session on sign-in (no fixation)
+                sessions.start(operator)
                 login_user(operator)
                 audit.record("auth.login", "success")
-                session["last_seen"] = time.time()
                 target = _local_path(form.next.data) or url_for("entries.list")
                 return redirect(target, 303)
             audit.record(
@@ -67,7 +66,7 @@ def login():
 @login_required
 def logout():
     audit.record("auth.logout", "success")
+    sessions.end_current()
     logout_user()
-    session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"), 303)

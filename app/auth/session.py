@@ -1,19 +1,19 @@
-"""Who is signed in: the flask-login user loader, idle timeout, role checks, sudo window."""
+"""Who is signed in: the flask-login user loader over server-side sessions
+(:mod:`app.services.sessions`), idle and absolute timeouts, role checks, the sudo window."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, request, session, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user, logout_user
 
 from app.auth import bp
 from app.extensions import login_manager
 from app.models import Role
-from app.services import operators
+from app.services import operators, sessions
 from app.web import hx_redirect
 
 login_manager.login_view = "auth.login"
@@ -31,6 +31,9 @@ def load_user(user_id: str):
         op_id, version = (int(part) for part in user_id.split(":", 1))
     except ValueError:
         return None
+    row = sessions.current()
+    if row is None or row.operator_id != op_id:
+        return None  # signed out (here or on another host), or ended by an admin
     operator = operators.get(op_id)
     if operator is None or operator.session_version != version or not operator.is_active:
         return None
@@ -69,15 +72,18 @@ def _local_path(target: str | None) -> str | None:
 def enforce_idle_timeout() -> Any:
     if request.endpoint in (None, "static") or not current_user.is_authenticated:
         return None
-    now = time.time()
-    last_seen = session.get("last_seen", now)
-    if now - last_seen > current_app.config["IDLE_TIMEOUT_SECONDS"]:
+    row = sessions.current()
+    why = sessions.ending(row) if row is not None else "absolute"
+    if why is not None:
+        sessions.end_current()
         logout_user()
-        session.clear()
-        minutes = current_app.config["IDLE_TIMEOUT_SECONDS"] // 60
-        return unauthorized(f"You were signed out after {minutes} minutes without activity.")
+        if why == "idle":
+            minutes = current_app.config["IDLE_TIMEOUT_SECONDS"] // 60
+            return unauthorized(f"You were signed out after {minutes} minutes without activity.")
+        hours = current_app.config["SESSION_HOURS"]
+        return unauthorized(f"Your session ended after {hours:g} hours; please sign in again.")
     if request.headers.get(BACKGROUND_HEADER) != "1":
-        session["last_seen"] = now
+        sessions.touch(row)
     return None
 
 
@@ -98,13 +104,35 @@ def role_required(minimum: Role) -> Callable:
     return decorator
 
 
+def reauthenticate(password: str, purpose: str = "") -> str | None:
+    """A password re-entry by the signed-in operator, throttled like sign-in: None when it
+    is right (the sudo window starts), else the message to show. Audited either way."""
+    from app.services import audit, throttle
+    from app.services.passwords import verify_password
+
+    cfg = current_app.config
+    lockout = throttle.reauth_attempt(
+        current_user.id, max_failures=cfg["LOGIN_MAX_FAILURES"], window=cfg["LOGIN_LOCKOUT_SECONDS"]
+    )
+    if lockout is not None:
+        audit.record("auth.sudo", "refused", message=lockout.message)
+        return lockout.message
+    if not verify_password(current_user.password_hash, password):
+        audit.record("auth.sudo", "failure", message=f"wrong password{purpose}")
+        return "That password is not right."
+    throttle.reauth_succeeded(current_user.id)
+    audit.record("auth.sudo", "success")
+    start_sudo()
+    return None
+
+
 def start_sudo() -> None:
-    session["sudo_until"] = time.time() + current_app.config["SUDO_SECONDS"]
+    sessions.start_sudo()
 
 
 def sudo_active() -> bool:
-    return float(session.get("sudo_until", 0)) > time.time()
+    return sessions.sudo_remaining() > 0
 
 
 def sudo_remaining() -> int:
-    return max(0, int(float(session.get("sudo_until", 0)) - time.time()))
+    return sessions.sudo_remaining()

@@ -11,16 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, current_app, request
-from flask_login import current_user
 
-from app.auth.session import role_required, start_sudo, sudo_active
+from app.auth.session import reauthenticate, role_required, sudo_active
 from app.cloudcruise import SECRET_FIELDS, CloudCruiseError, ConflictError, NotFoundError
 from app.cloudcruise.crypto import DecryptionError
 from app.entries import bp
 from app.entries.presenters import EntryView
 from app.models import Role
 from app.services import audit, entries
-from app.services.passwords import verify_password
 from app.web import render, toast
 
 REMASK_SECONDS = 30
@@ -62,13 +60,11 @@ def reveal(entry_id: str, field: str):
         password = request.form.get("password")
         if password is None:
             return _no_store(_secret_fragment(view, field, "sudo"))
-        if not verify_password(current_user.password_hash, password):
-            audit.record("auth.sudo", "failure", message="wrong password")
-            response = _secret_fragment(view, field, "sudo", error="That password is not right.")
+        problem = reauthenticate(password)
+        if problem is not None:
+            response = _secret_fragment(view, field, "sudo", error=problem)
             response.status_code = 422
             return _no_store(response)
-        audit.record("auth.sudo", "success")
-        start_sudo()
     if not view.has_secret(field):
         return _no_store(_secret_fragment(view, field, "masked"))
     # fail closed: no audit row, no plaintext

@@ -26,18 +26,18 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, event, insert, select, text
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.cloudcruise.crypto import CREDENTIAL_FIELDS
 from app.cloudcruise.entry import SESSION_BLOBS
-from app.database import file_lock, make_engine
+from app.database import file_lock
 from app.models import AuditEvent
 
 log = logging.getLogger("app.audit")
@@ -87,25 +87,15 @@ def is_secret_change(name: str, after: Mapping[str, Any]) -> bool:
 class AuditLog:
     """Appends events to the audit table; one instance per app."""
 
-    def __init__(self, url: str, hmac_key: str, lock_path: str | None = None) -> None:
-        #: appenders on this host queue on a file lock (woken by the kernel) before taking the
-        #: database write lock, instead of SQLite's busy-wait sleeps
-        self.lock_path = lock_path
-        #: writes: every transaction takes the write lock up front (SQLite BEGIN IMMEDIATE)
-        self.engine = make_engine(url)
-        #: reads (verification, export): plain transactions that never block appends
-        self.read_engine = make_engine(url)
+    def __init__(self, engine: Engine, hmac_key: str, lock_path: str | None = None) -> None:
+        #: the process's one engine (shared with the rest of the console)
+        self.engine = engine
+        #: reads (verification, export); the same engine, named for what it is used for
+        self.read_engine = engine
+        #: SQLite appenders on this host queue on a file lock (woken by the kernel) before
+        #: taking the database write lock, instead of SQLite's busy-wait sleeps
+        self.lock_path = lock_path if engine.dialect.name == "sqlite" else None
         self._hmac_key = hmac_key.encode()
-        if self.engine.dialect.name == "sqlite":
-            # Own the transaction so it can start as BEGIN IMMEDIATE: the write lock is taken
-            # before the chain head is read, so concurrent appenders serialise.
-            @event.listens_for(self.engine, "connect")
-            def _no_implicit_begin(dbapi_connection: Any, _record: Any) -> None:
-                dbapi_connection.isolation_level = None
-
-            @event.listens_for(self.engine, "begin")
-            def _begin_immediate(conn: Connection) -> None:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     def fingerprint(self, name: str, value: Any) -> str:
         """Keyed HMAC of a secret value: equal values compare equal, nothing is revealed."""
@@ -166,9 +156,8 @@ class AuditLog:
             if row[name] is not None and not isinstance(row[name], str):
                 row[name] = json.dumps(row[name], sort_keys=True, ensure_ascii=True, default=str)
         try:
-            with _host_lock(self.lock_path), self.engine.begin() as conn:
-                if self.engine.dialect.name == "postgresql":
-                    conn.execute(text("LOCK TABLE audit_events IN EXCLUSIVE MODE"))
+            with _host_lock(self.lock_path), self.engine.connect() as conn:
+                _serialise_appends(conn)
                 head = conn.execute(
                     select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
                 ).first()
@@ -186,6 +175,7 @@ class AuditLog:
                 row["ts"] = now_iso()
                 row["hash"] = chain_hash(row["prev_hash"], row)
                 conn.execute(insert(AuditEvent), [row])
+                conn.commit()
         except SQLAlchemyError as exc:
             log.error(
                 "audit write failed",
@@ -199,11 +189,26 @@ class AuditLog:
         return row
 
 
+#: pg_advisory_xact_lock key of audit appends ("vcaudit" in ASCII)
+APPEND_LOCK = 0x76_6361_7564_6974
+
+
+def _serialise_appends(conn: Connection) -> None:
+    """Start the append's transaction holding the chain's lock, so the head read next is the
+    head the event links to: SQLite takes its write lock up front (BEGIN IMMEDIATE);
+    PostgreSQL an advisory transaction lock, which needs no table privilege beyond SELECT and
+    INSERT (an app role without UPDATE/DELETE/TRUNCATE can still append)."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK})
+
+
 def init_app(app: Any) -> None:
+    from app.extensions import db
+
     lock = f"{app.config['INSTANCE_PATH']}/audit.lock"
-    app.extensions["audit"] = AuditLog(
-        app.config["DATABASE_URL"], app.config["AUDIT_HMAC_KEY"], lock
-    )
+    app.extensions["audit"] = AuditLog(db.engine, app.config["AUDIT_HMAC_KEY"], lock)
 
 
 def _host_lock(path: str | None) -> contextlib.AbstractContextManager:
@@ -346,13 +351,19 @@ def new_batch_id() -> str:
 
 # ---------------------------------------------------------------------------- verification
 
-_full: dict[str, Any] = {"thread": None, "started": None, "result": None}
-_full_lock = threading.Lock()
+#: the background job (lease and last result in the database) of full verifications
+VERIFY_JOB = "audit.verify"
 
 
 def last_full_verification() -> Verification | None:
-    """The result of the latest background full verification in this process."""
-    return _full["result"]
+    """The latest full verification's result, whichever host or worker ran it."""
+    from app.extensions import db
+    from app.services import jobs
+
+    state = jobs.state(db.engine, VERIFY_JOB)
+    if state is None or not state.result:
+        return None
+    return Verification(**state.result)
 
 
 def has_checkpoint(log_: AuditLog) -> bool:
@@ -363,27 +374,38 @@ def has_checkpoint(log_: AuditLog) -> bool:
 
 
 def full_verification_running() -> float | None:
-    """Seconds since a background full verification (in this process) started, or None."""
-    thread = _full["thread"]
-    return time.time() - _full["started"] if thread is not None and thread.is_alive() else None
+    """Seconds since a full verification (anywhere in the deployment) started, or None."""
+    from app.extensions import db
+    from app.services import jobs
+
+    state = jobs.state(db.engine, VERIFY_JOB)
+    if state is None or not state.running() or state.started_at is None:
+        return None
+    return (datetime.now(UTC) - state.started_at).total_seconds()
 
 
 def start_full_verification(app: Any) -> bool:
-    """Walk the whole chain in a background thread; the result becomes the checkpoint."""
-    with _full_lock:
-        if full_verification_running() is not None:
-            return False
+    """Walk the whole chain in a background thread, unless a verification is running anywhere
+    (one at a time across hosts: a lease); the result is stored for every host to show."""
+    from app.extensions import db
+    from app.services import jobs
 
-        def work() -> None:
-            with app.app_context():
+    owner = jobs.owner_id() + ":verify"
+    if not jobs.try_lease(db.engine, VERIFY_JOB, owner, 3600):
+        return False
+
+    def work() -> None:
+        with app.app_context():
+            try:
                 result, _ = verify_and_checkpoint(app.extensions["audit"], full=True)
-                _full["result"] = result
-                log.info("audit full verification", extra={"summary": result.summary})
+            except Exception as exc:
+                jobs.release(db.engine, VERIFY_JOB, owner, error=type(exc).__name__)
+                raise
+            jobs.release(db.engine, VERIFY_JOB, owner, result=asdict(result))
+            log.info("audit full verification", extra={"summary": result.summary})
 
-        thread = threading.Thread(target=work, name="audit-verify", daemon=True)
-        _full.update(thread=thread, started=time.time())
-        thread.start()
-        return True
+    threading.Thread(target=work, name="audit-verify", daemon=True).start()
+    return True
 
 
 @dataclass

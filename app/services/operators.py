@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Operator, Role, utcnow
-from app.services import passwords
+from app.services import passwords, sessions
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
 
@@ -105,6 +105,7 @@ def set_role(username: str, role: str) -> tuple[Operator, str]:
     if old == Role.ADMIN and new_role != Role.ADMIN and _other_active_admins(operator) == 0:
         raise OperatorError("This is the last active admin; make someone else admin first.")
     operator.role = new_role.value
+    sessions.end_all(operator.id)  # a new role takes effect at the next sign-in
     db.session.commit()
     return operator, old
 
@@ -116,7 +117,8 @@ def disable(username: str) -> Operator:
     if operator.role == Role.ADMIN and _other_active_admins(operator) == 0:
         raise OperatorError("This is the last active admin; it cannot be disabled.")
     operator.disabled_at = utcnow()
-    operator.session_version += 1  # ends their open sessions
+    operator.session_version += 1
+    sessions.end_all(operator.id)  # ends their open sessions on every host
     db.session.commit()
     return operator
 

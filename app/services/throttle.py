@@ -1,8 +1,15 @@
-"""Login throttling per username and per client IP, shared by all worker processes.
+"""Throttling of password checks (sign-in and re-authentication), shared by every worker and
+host through the console database.
 
-Attempts live in the database, so a lockout holds whichever worker answers. An account is
-locked after ``LOGIN_MAX_FAILURES`` failures since its last success within the lockout
-window; an IP after four times that many failures across usernames (password spraying).
+Each attempt is **counted before the password is checked**, by one atomic statement per key
+(``UPDATE … SET count = count + 1 … RETURNING count``, or the first INSERT): the database
+serialises concurrent attempts on the counter's row, so of N simultaneous guesses at most the
+limit are ever evaluated, on SQLite and PostgreSQL alike. A counter's window starts at its
+first counted attempt and lasts ``window`` seconds. A successful sign-in clears the
+account's counter and gives its slot back to the address's counter.
+
+Limits: ``LOGIN_MAX_FAILURES`` per username (and per operator for re-authentication), four
+times that per client address across usernames (password spraying).
 """
 
 from __future__ import annotations
@@ -10,12 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, insert, update
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import LoginAttempt, utcnow
+from app.models import ThrottleCounter, utcnow
 
 IP_FACTOR = 4
+_T = ThrottleCounter.__table__
 
 
 @dataclass(frozen=True)
@@ -29,54 +38,67 @@ class Lockout:
         return f"Too many failed sign-in attempts. Try again in {minutes} {unit}."
 
 
-def _window_start(window: int) -> datetime:
-    return utcnow() - timedelta(seconds=window)
-
-
-def check(username: str, ip: str, *, max_failures: int, window: int) -> Lockout | None:
-    """A :class:`Lockout` when this username or IP may not try now."""
-    since = _window_start(window)
-    last_success = db.session.scalar(
-        select(func.max(LoginAttempt.at)).where(
-            LoginAttempt.username == username, LoginAttempt.success.is_(True)
+def _count(key: str, window: int) -> tuple[int, datetime]:
+    """Count one attempt for ``key`` atomically; (attempts in the window, window start)."""
+    now = utcnow()
+    since = now - timedelta(seconds=window)
+    expired = _T.c.window_start < since
+    bump = (
+        update(_T)
+        .where(_T.c.key == key)
+        .values(
+            count=case((expired, 1), else_=_T.c.count + 1),
+            window_start=case((expired, now), else_=_T.c.window_start),
         )
+        .returning(_T.c.count, _T.c.window_start)
     )
-    user_since = max(since, last_success) if last_success else since
-    user_failures = list(
-        db.session.scalars(
-            select(LoginAttempt.at)
-            .where(
-                LoginAttempt.username == username,
-                LoginAttempt.success.is_(False),
-                LoginAttempt.at > user_since,
-            )
-            .order_by(LoginAttempt.at.desc())
-            .limit(max_failures)
-        )
-    )
-    if len(user_failures) >= max_failures:
-        return _lockout(user_failures[-1], window)
-    ip_limit = max_failures * IP_FACTOR
-    ip_failures = list(
-        db.session.scalars(
-            select(LoginAttempt.at)
-            .where(LoginAttempt.ip == ip, LoginAttempt.success.is_(False), LoginAttempt.at > since)
-            .order_by(LoginAttempt.at.desc())
-            .limit(ip_limit)
-        )
-    )
-    if len(ip_failures) >= ip_limit:
-        return _lockout(ip_failures[-1], window)
-    return None
+    for _ in range(3):
+        with db.engine.begin() as conn:
+            row = conn.execute(bump).first()
+            if row is not None:
+                return int(row.count), row.window_start
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(_T).values(key=key, window_start=now, count=1))
+                return 1, now
+            except IntegrityError:
+                continue  # another process inserted it first: count on its row
+    raise RuntimeError(f"could not count an attempt for {key!r}")
 
 
-def _lockout(oldest_counted: datetime, window: int) -> Lockout:
-    remaining = (oldest_counted + timedelta(seconds=window) - utcnow()).total_seconds()
+def _lockout(window_start: datetime, window: int) -> Lockout:
+    remaining = (window_start + timedelta(seconds=window) - utcnow()).total_seconds()
     return Lockout(retry_after=max(1, int(remaining) + 1))
 
 
-def record(username: str, ip: str, success: bool, *, window: int) -> None:
-    db.session.add(LoginAttempt(username=username[:64], ip=ip[:64], success=success, at=utcnow()))
-    # Keep the table small: attempts older than a day past the window are useless.
-    db.session.execute(delete(LoginAttempt).where(LoginAttempt.at < _window_start(window + 86400)))
-    db.session.commit()
+def attempt(username: str, ip: str, *, max_failures: int, window: int) -> Lockout | None:
+    """Count a sign-in attempt; a :class:`Lockout` means: refuse, do not check the password."""
+    count, start = _count(f"user:{username[:64]}", window)
+    if count > max_failures:
+        return _lockout(start, window)
+    count, start = _count(f"ip:{ip[:64]}", window)
+    if count > max_failures * IP_FACTOR:
+        return _lockout(start, window)
+    return None
+
+
+def succeeded(username: str, ip: str) -> None:
+    """The password was right: the account starts afresh; the address gets its slot back."""
+    with db.engine.begin() as conn:
+        conn.execute(delete(_T).where(_T.c.key == f"user:{username[:64]}"))
+        conn.execute(
+            update(_T)
+            .where(_T.c.key == f"ip:{ip[:64]}", _T.c.count > 0)
+            .values(count=_T.c.count - 1)
+        )
+
+
+def reauth_attempt(operator_id: int, *, max_failures: int, window: int) -> Lockout | None:
+    """Count a password re-entry (sudo, export) of a signed-in operator."""
+    count, start = _count(f"sudo:{operator_id}", window)
+    return _lockout(start, window) if count > max_failures else None
+
+
+def reauth_succeeded(operator_id: int) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(delete(_T).where(_T.c.key == f"sudo:{operator_id}"))
