@@ -9,7 +9,7 @@ SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 CHROMIUM := /usr/bin/chromium
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-.PHONY: run test lint browser bench clean
+.PHONY: run test test-packages lint browser bench clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,18 +21,39 @@ run: $(BIN)/.installed
 	$(BIN)/flask --app app bootstrap
 	PORT=$(PORT) $(BIN)/gunicorn --config gunicorn.conf.py 'app:create_app()'
 
+# (env: sudo would drop DEBIAN_FRONTEND from its environment)
+APT_INSTALL = $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
+CHROMIUM_PACKAGES := chromium fonts-dejavu-core
+# Debian's PostgreSQL server; the major version differs between releases, hence the glob.
+# tests/postgres.py runs its own throwaway cluster on a free port; the cluster the package
+# may create and start on 5432 is not used.
+PG_CTL = $(wildcard /usr/lib/postgresql/*/bin/pg_ctl)
+# what `make test` still has to install (empty when everything is there: no apt at all)
+TEST_PACKAGES = $(strip $(if $(wildcard $(CHROMIUM)),,$(CHROMIUM_PACKAGES)) \
+                        $(if $(PG_CTL),,postgresql))
+
 # Debian's chromium for the Playwright tests (Playwright's own download is not used).
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core
+	$(APT_INSTALL) $(CHROMIUM_PACKAGES)
 
 browser: $(CHROMIUM)
+
+# chromium and PostgreSQL for the test suite, with a single apt-get update when any is missing
+test-packages:
+ifneq ($(TEST_PACKAGES),)
+	$(SUDO) apt-get update -qq
+	$(APT_INSTALL) $(TEST_PACKAGES)
+endif
+	@test -x $(CHROMIUM) || { echo "make: $(CHROMIUM) missing after installing chromium" >&2; exit 1; }
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || \
+	  { echo "make: no /usr/lib/postgresql/*/bin/pg_ctl after installing postgresql" >&2; exit 1; }
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check app tests bench scripts
 	$(BIN)/ruff format --check app tests bench scripts
 
-test: $(BIN)/.installed $(CHROMIUM) lint
+test: $(BIN)/.installed test-packages lint
 	$(BIN)/pytest -n auto
 
 bench: $(BIN)/.installed

@@ -262,3 +262,32 @@ def recorded_app(tmp_path, sandbox, recorder):
     )
     yield application
     application.extensions["upstream"].close()
+
+
+# ---------------------------------------------------------------- PostgreSQL (tests/postgres.py)
+
+_pg_databases = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster(tmp_path_factory: pytest.TempPathFactory):
+    """A real, throwaway PostgreSQL server for this test worker (one per xdist worker process).
+
+    Missing binaries FAIL the test (``make test`` installs Debian's postgresql), never skip.
+    """
+    from tests.postgres import PostgresCluster
+
+    cluster = PostgresCluster.start(tmp_path_factory.mktemp("postgres"))
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster) -> Iterator[str]:
+    """The SQLAlchemy URL (superuser) of a fresh, empty database only this test uses."""
+    import os
+
+    name = f"test_{os.getpid()}_{next(_pg_databases)}"
+    pg_cluster.create_database(name)
+    yield pg_cluster.url(name)
+    pg_cluster.drop_database(name)  # WITH (FORCE): the test's leftover connections end too
