@@ -117,7 +117,7 @@ class Database:
         cfg = alembic_config(self.url)
         if self.is_sqlite:
             with (
-                file_lock((lock_dir or self.lock_dir) / "migrate.lock"),
+                file_lock(self._migrate_lock(lock_dir)),
                 self.engine.begin() as conn,
             ):
                 cfg.attributes["connection"] = conn
@@ -133,6 +133,14 @@ class Database:
             finally:
                 conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
                 conn.commit()
+
+    def _migrate_lock(self, lock_dir: Path | None) -> Path:
+        """Beside the database file, so every process using that file queues on it."""
+        assert self.engine is not None
+        database = self.engine.url.database
+        if database and database != ":memory:":
+            return Path(database).with_name(Path(database).name + ".migrate.lock")
+        return (lock_dir or self.lock_dir) / "migrate.lock"
 
     def revisions(self) -> tuple[str | None, str]:
         """(the database's schema revision, the code's head revision)."""
