@@ -87,6 +87,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(entries_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(health_bp)
+    from app import health
+
+    health.init_app(app)
     from app.overview import bp as overview_bp
     from app.status import bp as status_bp
     from app.vaults import bp as vaults_bp

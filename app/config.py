@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from app.cloudcruise.crypto import InvalidKeyError, validate_key
+from app.fileperms import private_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = ROOT / "instance"
@@ -92,7 +93,7 @@ def load_config(env: dict[str, str] | None = None, instance: Path | None = None)
     """Build the Flask config mapping from ``env`` (default: ``os.environ``)."""
     env = dict(os.environ if env is None else env)
     instance = Path(env.get("VAULT_CONSOLE_INSTANCE_PATH") or instance or DEFAULT_INSTANCE)
-    instance.mkdir(parents=True, exist_ok=True)
+    private_dir(instance)  # keys, databases and the sandboxes' workspace keys live here
 
     api_key = env.get("CLOUDCRUISE_API_KEY", "").strip() or None
     enc_key = env.get("CLOUDCRUISE_ENCRYPTION_KEY", "").strip() or None

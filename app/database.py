@@ -9,6 +9,7 @@ advisory lock; a worker whose schema is behind refuses to start with one clear l
 from __future__ import annotations
 
 import fcntl
+import os
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,8 @@ from sqlalchemy import DateTime, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from app.fileperms import private_file
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -90,6 +93,9 @@ class Database:
         self._session = scoped_session(sessionmaker(bind=self.engine, expire_on_commit=False))
         app.extensions["database"] = self
         self.lock_dir = Path(app.config["INSTANCE_PATH"])
+        database = self.engine.url.database
+        if self.is_sqlite and database and database != ":memory:":
+            private_file(Path(database))  # operators, sessions, audit log: owner only
         if self.is_sqlite:
             if app.config.get("AUTO_MIGRATE", True):
                 self.upgrade(lock_dir=self.lock_dir)
@@ -168,7 +174,7 @@ class Database:
 def file_lock(path: Path):
     """Exclusive lock on ``path`` shared by this host's processes (flock; woken by the kernel)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as fh:
+    with os.fdopen(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600), "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield

@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.cloudcruise import CloudCruiseError
 from app.services.audit import AuditUnavailable
-from app.web import is_htmx, render, toast
+from app.web import is_htmx, local_path, render, toast
 
 log = logging.getLogger("app.errors")
 
@@ -60,10 +60,8 @@ def error_response(status: int, message: str | None = None, title: str | None = 
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
-        from app.auth.session import _local_path
-
         message = "Your session expired or the form was stale. Reload the page and try again."
-        back = _local_path(request.referrer)  # only ever back to a page of this site
+        back = local_path(request.referrer)  # only ever back to a page of this site
         if not is_htmx() and request.method == "POST" and back:
             flash(message, "error")
             return redirect(back, 303)

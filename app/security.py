@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 import uuid
 
-from flask import Flask, g, request
+from flask import Flask, g, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 CSP = "; ".join(
@@ -29,7 +30,18 @@ CSP = "; ".join(
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
+class SessionCookies(SecureCookieSessionInterface):
+    """The session cookie is ``Secure`` when configured so, and also whenever the request
+    itself came over HTTPS (directly or through a trusted proxy) even if not configured."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (
+            has_request_context() and request.is_secure
+        )
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = SessionCookies()
     hops = app.config.get("TRUST_PROXY_HEADERS", 0)
     if hops:
         # Behind the team's TLS proxy: trust X-Forwarded-For/Proto/Host from `hops` proxies.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, make_response, redirect, render_template, request, url_for
 from flask_login import login_required
@@ -45,6 +46,21 @@ def render(
     return response
 
 
+def local_path(target: str | None) -> str | None:
+    """Only same-site paths are allowed as ``next`` (no open redirects)."""
+    if not target:
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(target)
+    if parts.netloc and parts.netloc != request.host:
+        return None
+    path = parts.path or "/"
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return None
+    return path + (f"?{parts.query}" if parts.query else "")
+
+
 def add_trigger(response: Response, event: str, detail: Any = True) -> Response:
     """Merge one event into the ``HX-Trigger`` header (JSON form). Never put secrets here."""
     current = response.headers.get("HX-Trigger")
@@ -67,6 +83,15 @@ def hx_redirect(url: str) -> Response:
     return redirect(url, 303)
 
 
+def http_url(value: Any) -> str | None:
+    """``value`` if it is an http(s) URL with a host, else None: only such URLs from upstream
+    data become links (never ``javascript:``, ``data:`` or relative ones)."""
+    if not isinstance(value, str):
+        return None
+    parts = urlsplit(value.strip())
+    return value.strip() if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+
+
 def _fromjson(value: str | None) -> Any:
     try:
         return json.loads(value) if value else None
@@ -80,6 +105,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["ago"] = seconds_ago
     app.jinja_env.filters["interval_human"] = describe_interval
     app.jinja_env.filters["fromjson"] = _fromjson
+    app.jinja_env.filters["http_url"] = http_url
     app.jinja_env.globals["is_htmx"] = is_htmx
     # Macros as a global, not a top-level import, so single-block (htmx) renders see them.
     app.jinja_env.globals["ui"] = app.jinja_env.get_template("shared/_ui.html").module

@@ -127,7 +127,7 @@ def test_lockout_expires_with_the_window(app, client, auth):
     for _ in range(app.config["LOGIN_MAX_FAILURES"]):
         _fail(client, auth, "gina")
     with app.app_context():
-        counter = db.session.get(ThrottleCounter, "user:gina")
+        counter = db.session.get(ThrottleCounter, "user:gina|127.0.0.1")
         counter.window_start -= timedelta(seconds=app.config["LOGIN_LOCKOUT_SECONDS"] + 1)
         db.session.commit()
     assert auth.login("gina", "viewer").status_code == 303

@@ -4,6 +4,7 @@ state-changing request, headers, hostile values rendered inert, proxy awareness,
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -288,14 +289,21 @@ def test_no_key_appears_in_any_page_of_a_scenario(app, client, auth, sandbox):
             assert secret not in body
 
 
-def test_readyz_reports_each_dependency(app, client, sandbox):
+def test_readyz_reports_each_dependency(app, client, sandbox, monkeypatch):
+    from app import health
+
     ok = client.get("/readyz")
     assert ok.status_code == 200 and ok.json == {
         "status": "ok",
-        "checks": {"database": "ok", "upstream": "ok"},
+        "checks": {"database": "ok", "database_write": "ok", "upstream": "ok"},
     }
     sandbox.faults.add("status", status=503, method="GET", path="/secret-providers", times=None)
+    monkeypatch.setattr(health, "PROBE_SECONDS", 0.0)  # the deep probe runs again at once
+    deadline = time.monotonic() + 10
     down = client.get("/readyz")
+    while down.status_code == 200 and time.monotonic() < deadline:
+        time.sleep(0.05)  # refreshed in the background; stale answers meanwhile
+        down = client.get("/readyz")
     assert down.status_code == 503 and down.json["checks"]["upstream"] == "error: upstream 503"
     sandbox.faults.clear()
     assert client.get("/healthz").json == {"status": "ok"}
@@ -308,7 +316,8 @@ def test_readyz_fails_when_the_database_cannot_be_written(app, client):
     read_only = create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
     event.listen(read_only, "connect", lambda c, _r: setattr(c, "isolation_level", None))
     event.listen(read_only, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
-    app.extensions["audit"].engine = read_only
+    app.extensions["database"].engine = read_only
     response = client.get("/readyz")
     assert response.status_code == 503
-    assert response.json["checks"]["database"].startswith("error:")
+    assert response.json["checks"]["database_write"].startswith("error:")
+    assert response.json["checks"]["database"] == "ok"  # readable, not writable

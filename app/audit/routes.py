@@ -34,6 +34,18 @@ from app.services.audit import COLUMNS
 from app.web import render
 
 EXPORT_COLUMNS = (*COLUMNS, "hash")
+MAX_EVENT_ID = 2**63 - 1
+#: a spreadsheet runs a cell starting with one of these as a formula (OWASP CSV injection)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """Text a spreadsheet will show as text: a leading quote disarms a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 HISTORY_SIZE = 10
 
 
@@ -95,6 +107,8 @@ def _decode(value: str | None) -> Any:
 @bp.get("/<int:event_id>")
 @role_required(Role.EDITOR)
 def detail(event_id: int):
+    if event_id > MAX_EVENT_ID:  # beyond any database integer: no such event
+        abort(404)
     event = db.session.get(AuditEvent, event_id)
     if event is None:
         abort(404)
@@ -171,7 +185,7 @@ def export():
             writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, extrasaction="ignore")
             writer.writeheader()
             for row in rows():
-                writer.writerow(row)
+                writer.writerow({k: csv_cell(v) for k, v in row.items()})
                 count += 1
                 if buffer.tell() > 64 * 1024:
                     yield buffer.getvalue()

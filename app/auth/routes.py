@@ -7,9 +7,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from app.auth import bp
 from app.auth.forms import LoginForm
-from app.auth.session import _local_path
 from app.services import audit, operators, sessions, throttle
-from app.web import render
+from app.web import local_path, render
 
 
 def _client_ip() -> str:
@@ -28,11 +27,13 @@ def login():
         username = operators.normalize_username(form.username.data)
         cfg = current_app.config
         window = cfg["LOGIN_LOCKOUT_SECONDS"]
+        known = operators.find(username) is not None
         # counted before the password is checked: concurrent guesses cannot pass the limit
         lockout = throttle.attempt(
-            username, _client_ip(), max_failures=cfg["LOGIN_MAX_FAILURES"], window=window
-        )
-        who = {"operator": username[:64]}
+            username, _client_ip(), known=known, max_failures=cfg["LOGIN_MAX_FAILURES"],
+            window=window,
+        )  # fmt: skip
+        who = _who(username, known)
         if lockout:
             audit.record("auth.login", "refused", message=lockout.message, operator_override=who)
             form.form_errors.append(lockout.message)
@@ -45,10 +46,11 @@ def login():
                 sessions.start(operator)
                 login_user(operator)
                 audit.record("auth.login", "success")
-                target = _local_path(form.next.data) or url_for("entries.list")
+                target = local_path(form.next.data) or url_for("entries.list")
                 return redirect(target, 303)
+            unknown = f"unknown username ({len(username)} characters)"
             audit.record(
-                "auth.login", "failure", message="unknown username or wrong password",
+                "auth.login", "failure", message="wrong password" if known else unknown,
                 operator_override=who,
             )  # fmt: skip
             form.form_errors.append("Unknown username or wrong password.")
@@ -60,6 +62,14 @@ def login():
     if status == 429:
         response.headers["Retry-After"] = str(lockout.retry_after)
     return response
+
+
+def _who(username: str, known: bool) -> dict[str, str]:
+    """How the audit log names who tried: an operator's name, or, for an unknown username
+    (often a password typed into the wrong field), only a keyed fingerprint."""
+    if known:
+        return {"operator": username[:64]}
+    return {"operator": "unknown:" + audit.audit_log().fingerprint("username", username)[:16]}
 
 
 @bp.post("/logout")

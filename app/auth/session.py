@@ -14,7 +14,7 @@ from app.auth import bp
 from app.extensions import login_manager
 from app.models import Role
 from app.services import operators, sessions
-from app.web import hx_redirect
+from app.web import hx_redirect, local_path
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please sign in to continue."
@@ -47,25 +47,10 @@ def unauthorized(message: str | None = None):
     target = request.full_path.rstrip("?") if request.method == "GET" else request.referrer
     if request.headers.get("HX-Request") == "true":
         target = request.headers.get("HX-Current-URL") or target
-    login_url = url_for("auth.login", next=_local_path(target))
+    login_url = url_for("auth.login", next=local_path(target))
     if request.headers.get("HX-Request") == "true":
         return hx_redirect(login_url)
     return redirect(login_url, 302 if request.method == "GET" else 303)
-
-
-def _local_path(target: str | None) -> str | None:
-    """Only same-site paths are allowed as ``next`` (no open redirects)."""
-    if not target:
-        return None
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(target)
-    if parts.netloc and parts.netloc != request.host:
-        return None
-    path = parts.path or "/"
-    if not path.startswith("/") or path.startswith("//") or "\\" in path:
-        return None
-    return path + (f"?{parts.query}" if parts.query else "")
 
 
 @bp.before_app_request

@@ -8,8 +8,12 @@ limit are ever evaluated, on SQLite and PostgreSQL alike. A counter's window sta
 first counted attempt and lasts ``window`` seconds. A successful sign-in clears the
 account's counter and gives its slot back to the address's counter.
 
-Limits: ``LOGIN_MAX_FAILURES`` per username (and per operator for re-authentication), four
-times that per client address across usernames (password spraying).
+Limits: ``LOGIN_MAX_FAILURES`` per (username, client address) pair, so failures from one
+address never lock the operator out of another (the right password from an address that has
+not failed still signs in); four times that per address across usernames (password
+spraying); ``LOGIN_MAX_FAILURES`` per operator for re-authentication. Unknown usernames
+count only against their address, so they cannot fill the table; counters whose window
+has passed are deleted when new ones are made.
 """
 
 from __future__ import annotations
@@ -52,17 +56,21 @@ def _count(key: str, window: int) -> tuple[int, datetime]:
         )
         .returning(_T.c.count, _T.c.window_start)
     )
+    # on the request's own connection (one per request: never two from the pool at once)
+    session = db.session
     for _ in range(3):
-        with db.engine.begin() as conn:
-            row = conn.execute(bump).first()
-            if row is not None:
-                return int(row.count), row.window_start
-            try:
-                with conn.begin_nested():
-                    conn.execute(insert(_T).values(key=key, window_start=now, count=1))
-                return 1, now
-            except IntegrityError:
-                continue  # another process inserted it first: count on its row
+        row = session.execute(bump).first()
+        if row is not None:
+            session.commit()
+            return int(row.count), row.window_start
+        try:
+            with session.begin_nested():
+                session.execute(delete(_T).where(_T.c.window_start < since))
+                session.execute(insert(_T).values(key=key, window_start=now, count=1))
+            session.commit()
+            return 1, now
+        except IntegrityError:
+            session.rollback()  # another process inserted it first: count on its row
     raise RuntimeError(f"could not count an attempt for {key!r}")
 
 
@@ -71,11 +79,18 @@ def _lockout(window_start: datetime, window: int) -> Lockout:
     return Lockout(retry_after=max(1, int(remaining) + 1))
 
 
-def attempt(username: str, ip: str, *, max_failures: int, window: int) -> Lockout | None:
+def _pair(username: str, ip: str) -> str:
+    return f"user:{username[:64]}|{ip[:64]}"
+
+
+def attempt(
+    username: str, ip: str, *, known: bool, max_failures: int, window: int
+) -> Lockout | None:
     """Count a sign-in attempt; a :class:`Lockout` means: refuse, do not check the password."""
-    count, start = _count(f"user:{username[:64]}", window)
-    if count > max_failures:
-        return _lockout(start, window)
+    if known:
+        count, start = _count(_pair(username, ip), window)
+        if count > max_failures:
+            return _lockout(start, window)
     count, start = _count(f"ip:{ip[:64]}", window)
     if count > max_failures * IP_FACTOR:
         return _lockout(start, window)
@@ -85,7 +100,7 @@ def attempt(username: str, ip: str, *, max_failures: int, window: int) -> Lockou
 def succeeded(username: str, ip: str) -> None:
     """The password was right: the account starts afresh; the address gets its slot back."""
     with db.engine.begin() as conn:
-        conn.execute(delete(_T).where(_T.c.key == f"user:{username[:64]}"))
+        conn.execute(delete(_T).where(_T.c.key == _pair(username, ip)))
         conn.execute(
             update(_T)
             .where(_T.c.key == f"ip:{ip[:64]}", _T.c.count > 0)
@@ -100,5 +115,5 @@ def reauth_attempt(operator_id: int, *, max_failures: int, window: int) -> Locko
 
 
 def reauth_succeeded(operator_id: int) -> None:
-    with db.engine.begin() as conn:
-        conn.execute(delete(_T).where(_T.c.key == f"sudo:{operator_id}"))
+    db.session.execute(delete(_T).where(_T.c.key == f"sudo:{operator_id}"))
+    db.session.commit()

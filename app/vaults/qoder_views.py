@@ -14,7 +14,7 @@ from app.services import audit
 from app.vaults import bp
 from app.vaults.connections import connection, qoder
 from app.vaults.paging import PAGE_SIZES, Cursor
-from app.web import is_htmx, render, toast
+from app.web import is_htmx, local_path, render, toast
 
 
 def _day(value: str | None, end: bool = False) -> str | None:
@@ -131,7 +131,9 @@ def qoder_archive(vault_id: str, credential_id: str):
         attempt.success()
     if not is_htmx():
         flash(message, level)
-        return redirect(request.referrer or url_for("vaults.qoder_vault", vault_id=vault_id), 303)
+        return redirect(
+            local_path(request.referrer) or url_for("vaults.qoder_vault", vault_id=vault_id), 303
+        )
     response = render("vaults/qoder_vault.html", block="credential_row", credential=credential,
                       vault_id=vault_id)  # fmt: skip
     return toast(response, message, level)

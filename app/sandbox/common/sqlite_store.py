@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
+from app.fileperms import private_file
+
 BUSY_TIMEOUT_MS = 5000
 POOL_SIZE = 8
 
@@ -71,6 +73,7 @@ class SQLiteStore(Generic[H]):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(self.path)  # the store holds the workspace's keys
         self._pool: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._closed = False
