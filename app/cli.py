@@ -11,7 +11,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from app.extensions import db
-from app.services import audit, operators
+from app.services import audit, audit_chain, operators
 from app.services.operators import OperatorError
 
 operator_cli = AppGroup("operator", help="Manage the operators who can sign in.")
@@ -102,9 +102,18 @@ def operator_disable(name: str) -> None:
 
 
 @audit_cli.command("verify")
-def audit_verify() -> None:
-    """Walk the whole hash chain; exit 1 naming the first broken link."""
-    result, _ = audit.verify_and_checkpoint(audit.audit_log(), full=True)
+@click.option(
+    "--log",
+    "log_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Also check the table against the checkpoints recorded in this JSON-lines log file.",
+)
+def audit_verify(log_file: Path | None) -> None:
+    """Walk the whole keyed chain and check it against every checkpoint; exit 1 naming the
+    first problem (an edited, missing or inserted event, a forged checkpoint or anchor, or a
+    table truncated below a checkpoint)."""
+    result, _ = audit_chain.verify_and_checkpoint(audit.audit_log(), full=True, log_file=log_file)
     if result.ok:
         click.echo(result.summary)
         return
@@ -122,7 +131,12 @@ def audit_verify() -> None:
     default=None,
     help="JSON Lines file to archive the events to (default instance/audit-archive-DATE.jsonl).",
 )
-def audit_prune(before: str, archive: str | None) -> None:
+@click.option(
+    "--force",
+    is_flag=True,
+    help=f"Also prune events younger than {audit_chain.PRUNE_MIN_AGE_DAYS} days.",
+)
+def audit_prune(before: str, archive: str | None, force: bool) -> None:
     """Archive events older than --before to JSON Lines, then delete them from the database."""
     from datetime import date
 
@@ -133,7 +147,10 @@ def audit_prune(before: str, archive: str | None) -> None:
     path = Path(archive or Path(current_app.instance_path) / f"audit-archive-{cutoff}.jsonl")
     if path.exists():
         _fail(f"{path} already exists; choose another --archive file.")
-    result = audit.prune(audit.audit_log(), cutoff.isoformat(), path)
+    try:
+        result = audit_chain.prune(audit.audit_log(), cutoff.isoformat(), path, force=force)
+    except audit_chain.PruneRefused as exc:
+        _fail(str(exc))
     if not result.archived:
         click.echo(f"No events before {cutoff}; nothing pruned.")
         return
@@ -142,7 +159,7 @@ def audit_prune(before: str, archive: str | None) -> None:
         f"(sha256 {result.archive_sha256}) and removed them; the chain continues at "
         f"#{result.first_kept_id}."
     )
-    verification, _ = audit.verify_and_checkpoint(audit.audit_log(), full=True)
+    verification, _ = audit_chain.verify_and_checkpoint(audit.audit_log(), full=True)
     click.echo(verification.summary)
 
 

@@ -134,6 +134,8 @@ class AuditEvent(Base):
     status: Mapped[int | None] = mapped_column(Integer)
     message: Mapped[str | None] = mapped_column(String(500))
     duration_ms: Mapped[float | None] = mapped_column(Float)
+    #: 2 = linked by HMAC under the chain key; None = a legacy (plain SHA-256) event
+    chain: Mapped[int | None] = mapped_column(Integer)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
@@ -151,10 +153,15 @@ class AuditAnchor(Base):
     archived_count: Mapped[int] = mapped_column(Integer)
     archive_path: Mapped[str] = mapped_column(String(1024))
     archive_sha256: Mapped[str] = mapped_column(String(64))
+    pruned_by: Mapped[str | None] = mapped_column(String(64))
+    #: keyed MAC of the anchor's fields: a forged anchor does not verify
+    mac: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditCheckpoint(Base):
-    """The last event a verification reached, so the audit page only checks newer events."""
+    """A keyed statement "the chain was intact through event #N with this hash": written by
+    every verification and every ``CHECKPOINT_EVERY`` appends, also to the log sink. Never
+    removed or moved backwards, so a table that ends below one was truncated."""
 
     __tablename__ = "audit_checkpoints"
 
@@ -163,6 +170,9 @@ class AuditCheckpoint(Base):
     through_id: Mapped[int] = mapped_column(Integer)
     through_hash: Mapped[str] = mapped_column(String(64))
     full: Mapped[bool] = mapped_column(Boolean, default=False)
+    event_count: Mapped[int | None] = mapped_column(Integer)
+    #: keyed MAC of (through_id, through_hash, event_count, verified_at)
+    mac: Mapped[str | None] = mapped_column(String(64))
 
 
 class R4CheckpointVersion(Base):

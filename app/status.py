@@ -19,7 +19,7 @@ from app import upstream
 from app.auth.session import role_required
 from app.extensions import db
 from app.models import Role
-from app.services import audit
+from app.services import audit, audit_chain
 from app.web import render
 
 bp = Blueprint("status", __name__)
@@ -68,7 +68,7 @@ def _upstream() -> dict:
 @role_required(Role.ADMIN)
 def index():
     cfg = current_app.config
-    chain, _ = audit.verify_and_checkpoint(audit.audit_log())
+    chain, _ = audit_chain.verify_and_checkpoint(audit.audit_log())
     return render(
         "status.html",
         upstream=_upstream(),

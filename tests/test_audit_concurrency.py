@@ -20,7 +20,8 @@ from sqlalchemy import select
 
 from app import create_app
 from app.models import AuditEvent
-from app.services.audit import GENESIS, chain_hash, verify
+from app.services.audit import GENESIS, chain_hash
+from app.services.audit_chain import verify
 
 ROOT = Path(__file__).resolve().parents[1]
 PROCESSES = 4
@@ -114,10 +115,13 @@ def test_concurrent_processes_keep_one_valid_chain(tmp_path: Path) -> None:
     for previous, row in zip(rows, rows[1:], strict=False):
         assert row["prev_hash"] == previous["hash"], f"event #{row['id']} links elsewhere"
         assert row["ts"] >= previous["ts"], f"event #{row['id']} is older than #{previous['id']}"
+    key = app.extensions["audit"].chain_key  # links are keyed: the database alone cannot
     for row in rows:
-        assert chain_hash(row["prev_hash"], row) == row["hash"]
+        assert chain_hash(row["prev_hash"], row, key) == row["hash"]
+        assert chain_hash(row["prev_hash"], row, b"another key" * 3) != row["hash"]
     assert len({row["hash"] for row in rows}) == total
-    result = verify(engine)
+    with app.app_context():
+        result = verify(app.extensions["audit"])
     assert result.ok, result.summary
     assert (result.checked, result.last_id) == (total, total)
 

@@ -50,6 +50,7 @@ ACTIONS = {
     "operator.role_change": "Operator role changed",
     "operator.disable": "Operator disabled",
     "audit.export": "Audit log exported",
+    "audit.pruned": "Audit log pruned",
     "qoder.credential.archive": "Qoder credential archived",
 }
 GROUPS = {

@@ -29,7 +29,7 @@ from app.audit.query import _merged as merged_page
 from app.auth.session import reauthenticate, role_required, sudo_active
 from app.extensions import db
 from app.models import AuditEvent, Role
-from app.services import audit, operators
+from app.services import audit, audit_chain, operators
 from app.services.audit import COLUMNS
 from app.web import render
 
@@ -55,13 +55,13 @@ def _chain_status():
     if not current_user.is_admin:
         return None
     log = audit.audit_log()
-    running = audit.full_verification_running()
-    full = audit.last_full_verification()
+    running = audit_chain.full_verification_running()
+    full = audit_chain.last_full_verification()
     if full is not None and not full.ok:  # a full walk found a break: keep showing it
         return {"result": full, "checkpoint": None, "running": running}
-    if not audit.has_checkpoint(log):
+    if not audit_chain.has_checkpoint(log):
         return {"result": None, "checkpoint": None, "running": running}
-    result, checkpoint = audit.verify_and_checkpoint(log)
+    result, checkpoint = audit_chain.verify_and_checkpoint(log)
     return {"result": result, "checkpoint": checkpoint, "running": running}
 
 
@@ -78,8 +78,10 @@ def index():
         actions=ACTIONS,
         groups=GROUPS,
         outcomes=OUTCOMES,
-        operator_names=[op.username for op in operators.all_operators()] + ["cli"],
+        operator_names=[op.username for op in operators.all_operators()]
+        + ["cli", "outside the console"],
         chain=_chain_status() if not request.headers.get("HX-Request") else None,
+        anchors=audit_chain.anchors() if current_user.is_admin else [],
         sudo=sudo_active(),
     )
 
@@ -88,7 +90,7 @@ def index():
 @role_required(Role.ADMIN)
 def verify_full():
     """Walk the whole chain in a background thread (long at millions of events)."""
-    if audit.start_full_verification(current_app._get_current_object()):
+    if audit_chain.start_full_verification(current_app._get_current_object()):
         flash("Verifying the whole chain in the background; this page shows the result.", "info")
     else:
         flash("A full verification is already running.", "info")

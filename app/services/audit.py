@@ -22,16 +22,15 @@ import hashlib
 import hmac
 import json
 import logging
-import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -49,6 +48,8 @@ SECRET_FIELDS = frozenset(CREDENTIAL_FIELDS)
 COLUMNS = tuple(c.name for c in AuditEvent.__table__.columns if c.name != "hash")
 _SORTED = tuple(sorted(COLUMNS))
 MAX_TEXT = 500
+#: an appender writes a keyed checkpoint every this many events (and every verification does)
+CHECKPOINT_EVERY = 1000
 
 
 class AuditUnavailable(RuntimeError):
@@ -59,16 +60,36 @@ def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+#: events written before the chain was keyed have no ``chain`` value (the legacy segment)
+CHAIN_KEYED = 2
+_SORTED_LEGACY = tuple(name for name in _SORTED if name != "chain")
+
+
 def canonical(row: Mapping[str, Any]) -> str:
-    """The exact text that is hashed for an event (every column except ``hash``)."""
+    """The exact text that is hashed for an event (every column except ``hash``; a legacy
+    event's text predates the ``chain`` column and leaves it out)."""
+    names = _SORTED if row.get("chain") is not None else _SORTED_LEGACY
     # keys in sorted order: the same bytes as json.dumps(..., sort_keys=True), cheaper
     return json.dumps(
-        {name: row.get(name) for name in _SORTED}, separators=(",", ":"), ensure_ascii=True
+        {name: row.get(name) for name in names}, separators=(",", ":"), ensure_ascii=True
     )
 
 
-def chain_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
-    return hashlib.sha256((prev_hash + canonical(row)).encode()).hexdigest()
+def chain_key(audit_key: str | bytes) -> bytes:
+    """The key of the chain's links, derived from ``VAULT_CONSOLE_AUDIT_KEY`` (kept outside
+    the database, so the database alone cannot recompute a link)."""
+    key = audit_key.encode() if isinstance(audit_key, str) else audit_key
+    return hmac.new(key, b"vault-console audit chain v2", hashlib.sha256).digest()
+
+
+def chain_hash(prev_hash: str, row: Mapping[str, Any], key: bytes | None = None) -> str:
+    """An event's link: HMAC-SHA-256 under the chain key; plain SHA-256 for a legacy event."""
+    message = (prev_hash + canonical(row)).encode()
+    if row.get("chain") is None:
+        return hashlib.sha256(message).hexdigest()
+    if key is None:
+        raise ValueError("a keyed event needs the chain key")
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 def _clip(value: Any, limit: int = MAX_TEXT) -> str | None:
@@ -96,6 +117,7 @@ class AuditLog:
         #: taking the database write lock, instead of SQLite's busy-wait sleeps
         self.lock_path = lock_path if engine.dialect.name == "sqlite" else None
         self._hmac_key = hmac_key.encode()
+        self.chain_key = chain_key(hmac_key)
 
     def fingerprint(self, name: str, value: Any) -> str:
         """Keyed HMAC of a secret value: equal values compare equal, nothing is revealed."""
@@ -173,9 +195,17 @@ class AuditLog:
                     row["id"], row["prev_hash"] = head.id + 1, head.hash
                 # stamped under the write lock, so ids and timestamps grow together
                 row["ts"] = now_iso()
-                row["hash"] = chain_hash(row["prev_hash"], row)
+                row["chain"] = CHAIN_KEYED
+                row["hash"] = chain_hash(row["prev_hash"], row, self.chain_key)
                 conn.execute(insert(AuditEvent), [row])
+                checkpoint = None
+                if row["id"] % CHECKPOINT_EVERY == 0:
+                    from app.services import audit_chain
+
+                    checkpoint = audit_chain.write_checkpoint(conn, self, row["id"], row["hash"])
                 conn.commit()
+            if checkpoint is not None:
+                audit_chain.log_checkpoint(checkpoint)
         except SQLAlchemyError as exc:
             log.error(
                 "audit write failed",
@@ -350,261 +380,3 @@ def new_batch_id() -> str:
 
 
 # ---------------------------------------------------------------------------- verification
-
-#: the background job (lease and last result in the database) of full verifications
-VERIFY_JOB = "audit.verify"
-
-
-def last_full_verification() -> Verification | None:
-    """The latest full verification's result, whichever host or worker ran it."""
-    from app.extensions import db
-    from app.services import jobs
-
-    state = jobs.state(db.engine, VERIFY_JOB)
-    if state is None or not state.result:
-        return None
-    return Verification(**state.result)
-
-
-def has_checkpoint(log_: AuditLog) -> bool:
-    from app.models import AuditCheckpoint
-
-    with log_.read_engine.connect() as conn:
-        return conn.execute(select(AuditCheckpoint.id).limit(1)).first() is not None
-
-
-def full_verification_running() -> float | None:
-    """Seconds since a full verification (anywhere in the deployment) started, or None."""
-    from app.extensions import db
-    from app.services import jobs
-
-    state = jobs.state(db.engine, VERIFY_JOB)
-    if state is None or not state.running() or state.started_at is None:
-        return None
-    return (datetime.now(UTC) - state.started_at).total_seconds()
-
-
-def start_full_verification(app: Any) -> bool:
-    """Walk the whole chain in a background thread, unless a verification is running anywhere
-    (one at a time across hosts: a lease); the result is stored for every host to show."""
-    from app.extensions import db
-    from app.services import jobs
-
-    owner = jobs.owner_id() + ":verify"
-    if not jobs.try_lease(db.engine, VERIFY_JOB, owner, 3600):
-        return False
-
-    def work() -> None:
-        with app.app_context():
-            try:
-                result, _ = verify_and_checkpoint(app.extensions["audit"], full=True)
-            except Exception as exc:
-                jobs.release(db.engine, VERIFY_JOB, owner, error=type(exc).__name__)
-                raise
-            jobs.release(db.engine, VERIFY_JOB, owner, result=asdict(result))
-            log.info("audit full verification", extra={"summary": result.summary})
-
-    threading.Thread(target=work, name="audit-verify", daemon=True).start()
-    return True
-
-
-@dataclass
-class Verification:
-    ok: bool
-    checked: int
-    last_id: int | None
-    first_bad_id: int | None = None
-    reason: str | None = None
-
-    @property
-    def summary(self) -> str:
-        if self.ok:
-            return f"Chain intact: {self.checked} events verified."
-        return f"Chain broken at event #{self.first_bad_id}: {self.reason}"
-
-
-_ALL = (*COLUMNS, "hash")
-_SELECT_AFTER = f"SELECT {', '.join(_ALL)} FROM audit_events WHERE id > :after ORDER BY id LIMIT :n"  # noqa: S608 - fixed column names
-
-
-def iter_events(conn: Connection, after_id: int = 0, batch: int = 5000) -> Iterator[dict]:
-    last = after_id
-    while True:
-        rows = conn.execute(text(_SELECT_AFTER), {"after": last, "n": batch}).fetchall()
-        for row in rows:
-            event = dict(zip(_ALL, row, strict=True))
-            last = event["id"]
-            yield event
-        if len(rows) < batch:
-            return
-
-
-def verify(engine: Engine, since: tuple[int, str] | None = None) -> Verification:
-    """Walk the chain and name the first event whose link or content does not check out.
-
-    ``since`` = (id, hash) of an event verified earlier: only later events are walked, and
-    that event is checked to be still in place.
-    """
-    with engine.connect() as conn:
-        if since is not None:
-            start_id, start_hash = since
-            held = (
-                conn.execute(select(AuditEvent.__table__).where(AuditEvent.id == start_id))
-                .mappings()
-                .first()
-            )
-            if held is None or held["hash"] != start_hash:
-                reason = "the last verified event is missing or was changed"
-                return Verification(False, 0, None, start_id, reason)
-            expected_prev, expected_id, after_id = start_hash, start_id + 1, start_id
-        else:
-            anchor = conn.execute(
-                text(
-                    "SELECT anchor_hash, first_kept_id FROM audit_anchors ORDER BY id DESC LIMIT 1"
-                )
-            ).first()
-            expected_prev = anchor[0] if anchor else GENESIS
-            expected_id = anchor[1] if anchor and anchor[1] else 1
-            after_id = 0
-        checked = 0
-        last_id = since[0] if since else None
-        for row in iter_events(conn, after_id):
-            if row["id"] != expected_id:
-                reason = (
-                    f"expected event #{expected_id} next but found #{row['id']} "
-                    "(an event was deleted or inserted)"
-                )
-                return Verification(False, checked, last_id, expected_id, reason)
-            if row["prev_hash"] != expected_prev:
-                reason = (
-                    "its link to the previous event does not match (deleted, inserted or reordered)"
-                )
-                return Verification(False, checked, last_id, row["id"], reason)
-            if chain_hash(row["prev_hash"], row) != row["hash"]:
-                reason = "its content does not match its hash (the event was edited)"
-                return Verification(False, checked, last_id, row["id"], reason)
-            expected_prev = row["hash"]
-            expected_id = row["id"] + 1
-            checked += 1
-            last_id = row["id"]
-    return Verification(True, checked, last_id)
-
-
-def verify_and_checkpoint(log_: AuditLog, *, full: bool = False) -> tuple[Verification, Any]:
-    """Verify from the last checkpoint (or from the start when ``full``); record progress."""
-    from app.models import AuditCheckpoint
-
-    engine = log_.read_engine
-    with engine.connect() as conn:
-        point = None
-        if not full:
-            point = conn.execute(
-                select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1)
-            ).first()
-    since = (point.through_id, point.through_hash) if point else None
-    result = verify(engine, since)
-    moved = point is None or (result.last_id is not None and result.last_id != point.through_id)
-    if result.ok and result.last_id is not None and moved:
-        with engine.connect() as conn:
-            head_hash = conn.execute(
-                select(AuditEvent.hash).where(AuditEvent.id == result.last_id)
-            ).scalar_one()
-        with log_.engine.begin() as conn:
-            conn.execute(
-                insert(AuditCheckpoint),
-                [
-                    {
-                        "verified_at": datetime.now(UTC),
-                        "through_id": result.last_id,
-                        "through_hash": head_hash,
-                        "full": full or point is None or bool(point.full),
-                    }
-                ],
-            )
-            newest = conn.execute(
-                select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1)
-            ).first()
-            conn.execute(delete(AuditCheckpoint).where(AuditCheckpoint.id < newest.id))
-        return result, newest
-    return result, point
-
-
-#: The append-only guards (as created by migration 0002), lifted only while pruning.
-_GUARDS = {
-    "sqlite": (
-        ["DROP TRIGGER audit_events_no_delete"],
-        [
-            "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events "
-            "BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END"
-        ],
-    ),
-    "postgresql": (
-        ["ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update"],
-        ["ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update"],
-    ),
-}
-
-
-@dataclass
-class PruneResult:
-    archived: int
-    archive_path: str
-    archive_sha256: str | None
-    first_kept_id: int | None
-
-
-def prune(log_: AuditLog, before: str, archive_path: Any) -> PruneResult:
-    """Archive events older than ``before`` (ISO date/time) to JSON Lines, then delete them.
-
-    Pruning removes a prefix of the chain; an anchor row records the hash the first kept
-    event links to, so :func:`verify` still checks everything that remains.
-    """
-    from pathlib import Path
-
-    path = Path(archive_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    engine = log_.engine
-    with engine.begin() as conn:
-        cutoff = conn.execute(
-            select(AuditEvent.id).where(AuditEvent.ts < before).order_by(AuditEvent.id.desc())
-        ).first()
-        if cutoff is None:
-            return PruneResult(0, str(path), None, None)
-        cutoff_id = cutoff[0]
-        digest = hashlib.sha256()
-        count = 0
-        last_hash = GENESIS
-        with open(path, "x", encoding="utf-8") as fh:
-            for row in iter_events(conn):
-                if row["id"] > cutoff_id:
-                    break
-                line = json.dumps(row, sort_keys=True, ensure_ascii=True) + "\n"
-                fh.write(line)
-                digest.update(line.encode())
-                count += 1
-                last_hash = row["hash"]
-            fh.flush()
-        drop, restore = _GUARDS.get(engine.dialect.name, ([], []))
-        for statement in drop:
-            conn.execute(text(statement))
-        conn.execute(AuditEvent.__table__.delete().where(AuditEvent.id <= cutoff_id))
-        conn.execute(text("DELETE FROM audit_checkpoints"))  # they may name pruned events
-        for statement in restore:
-            conn.execute(text(statement))
-        conn.execute(
-            text(
-                "INSERT INTO audit_anchors (created_at, pruned_before, first_kept_id, anchor_hash,"
-                " archived_count, archive_path, archive_sha256) VALUES (:c, :b, :f, :h, :n, :p, :s)"
-            ),
-            {
-                "c": datetime.now(UTC).replace(tzinfo=None),
-                "b": before,
-                "f": cutoff_id + 1,
-                "h": last_hash,
-                "n": count,
-                "p": str(path),
-                "s": digest.hexdigest(),
-            },
-        )
-    log.info("audit pruned", extra={"archived": count, "archive": str(path)})
-    return PruneResult(count, str(path), digest.hexdigest(), cutoff_id + 1)
