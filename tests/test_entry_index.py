@@ -469,3 +469,53 @@ def test_a_stale_index_is_answered_at_once_and_synced_once_in_the_background(
         assert recorder.list_fetches() == 2  # one background sync for all of them
     finally:
         app.extensions["upstream"].close()
+
+
+def test_a_fresh_read_during_a_console_save_is_not_taken_for_drift(app, sandbox):
+    """Another request reads the entry after the save reached CloudCruise but before its
+    answer landed in the index: that difference is the console's own write."""
+    import threading
+    import time
+
+    entry = make_entry(sandbox, user_alias="Racing before")
+    saver, reader = app.test_client(), app.test_client()
+    AuthActions(app, saver).login("sara", "editor")
+    AuthActions(app, reader).login("rob", "viewer")
+    token = csrf(saver)  # first sync
+    page = hx(saver, "GET", f"/entries/{entry.id}/sections/credentials/edit").get_data(True)
+    data = form_fields(page, "form-credentials")
+    data.update(user_alias="Racing after")
+    # CloudCruise applies the PUT at once but its answer arrives 1.5 s later
+    sandbox.faults.add("slow_read", delay=1.5, method="PUT", path="/vault", times=1)
+    done = {}
+    thread = threading.Thread(
+        target=lambda: done.update(
+            r=hx(saver, "POST", f"/entries/{entry.id}/sections/credentials", token, data=data)
+        )
+    )
+    thread.start()
+    deadline = time.monotonic() + 5
+    seen = ""
+    while "Racing after" not in seen and time.monotonic() < deadline:
+        time.sleep(0.1)
+        seen = reader.get(f"/entries/{entry.id}").get_data(as_text=True)
+    thread.join(10)
+    assert "Racing after" in seen and done["r"].status_code == 200
+    assert _drift_events(app) == []
+    listed = reader.get(f"/entries?q={entry.permissioned_user_id}").get_data(True)
+    assert "Racing after" in listed and "badge-outside" not in listed
+
+
+def test_a_cold_start_makes_one_sync_for_all_waiting_requests(recorded_app, recorder):
+    from concurrent.futures import ThreadPoolExecutor
+
+    clients = []
+    for i in range(6):
+        client = recorded_app.test_client()
+        AuthActions(recorded_app, client).login(f"cold{i}", "viewer")
+        clients.append(client)
+    recorder.requests.clear()
+    with ThreadPoolExecutor(6) as pool:
+        statuses = list(pool.map(lambda c: c.get("/entries").status_code, clients))
+    assert statuses == [200] * 6
+    assert recorder.list_fetches() == 1

@@ -84,11 +84,13 @@ def update(entry: VaultEntry, changes: dict[str, Any]) -> VaultEntry:
     body = {"id": entry.id, "permissioned_user_id": entry.permissioned_user_id}
     body["domain"] = entry.domain
     body.update(changes)
+    entry_index.begin_write(str(entry.id))
     return _written(lambda: upstream.client().update_entry(body, request_id=_rid()))
 
 
 def delete(entry: Any) -> None:
     """Delete the entry (a :class:`VaultEntry` or an indexed row) upstream and in the index."""
+    entry_index.begin_write(str(entry.id))
     _written(
         lambda: upstream.client().delete_entry(
             entry.permissioned_user_id, entry.domain, request_id=_rid()
@@ -102,6 +104,7 @@ def clear_browser_state(entry: VaultEntry) -> VaultEntry | None:
     ``{"success": true}``, not the entry), put into the index, or None if that re-read
     failed (the next sync brings the index up to date then)."""
     pid, domain = entry.permissioned_user_id, entry.domain
+    entry_index.begin_write(str(entry.id))
     upstream.client().clear_browser_state(pid, domain, request_id=_rid())
     try:
         return _written(lambda: upstream.client().get_entry(pid, domain, request_id=_rid()))

@@ -67,6 +67,8 @@ JOB = "entries.sync"
 LEASE_SECONDS = 600
 #: how long a request that finds the index never synced waits for the first sync
 FIRST_SYNC_WAIT = 45
+#: a fresh read this soon after a console write began is not drift (the write's own effect)
+WRITE_GRACE_SECONDS = 60
 #: rows per INSERT while streaming into the staging table
 BATCH = 1000
 #: who the audit log names for changes made elsewhere
@@ -344,11 +346,19 @@ def refresh(entry: VaultEntry) -> None:
             select(
                 *[INDEX.c[n] for n in ("id", *_DRIFT_COLUMNS, "digest", "config_digest")],
                 INDEX.c.deleted_at,
+                INDEX.c.console_written_at,
             ).where(INDEX.c.id == values["id"])
         ).first()
     if old is not None and (old.digest == values["digest"] or old.deleted_at is not None):
         return
-    drifted = old is not None and old.config_digest != values["config_digest"]
+    # a console write to this entry started moments ago (maybe in another request or host):
+    # what changed is that write, not someone outside
+    writing = (
+        old is not None
+        and old.console_written_at is not None
+        and ((datetime.now(UTC) - old.console_written_at).total_seconds() < WRITE_GRACE_SECONDS)
+    )
+    drifted = old is not None and old.config_digest != values["config_digest"] and not writing
     if drifted:
         _audit_drift([{"kind": "changed", "before": _row_dict(old), "after": values}])
     _store(values, drifted=drifted)
@@ -371,6 +381,15 @@ def _store(values: dict[str, Any], *, drifted: bool) -> None:
             )
         )
     db.session.expire_all()
+
+
+def begin_write(entry_id: str) -> None:
+    """A console write to this entry is about to be sent: a fresh read elsewhere that sees
+    its effect before the answer lands here must not take it for an outside change."""
+    with db.engine.begin() as conn:
+        conn.execute(
+            update(INDEX).where(INDEX.c.id == entry_id).values(console_written_at=datetime.now(UTC))
+        )
 
 
 def mark_deleted(entry_id: str) -> None:
@@ -645,7 +664,7 @@ def _begin_write(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def sync(*, wait: float = 0.0) -> SyncResult:
+def sync(*, wait: float = 0.0, unless_synced: bool = False) -> SyncResult | None:
     """Run one sync now. Raises :class:`SyncBusy` when another process holds the lease (after
     waiting up to ``wait`` seconds for it), :class:`CloudCruiseError` when the API fails, and
     :class:`app.services.audit.AuditUnavailable` when drift cannot be recorded; the index is
@@ -654,6 +673,12 @@ def sync(*, wait: float = 0.0) -> SyncResult:
     owner = jobs.owner_id()
     if not jobs.wait_for_lease(engine, JOB, owner, LEASE_SECONDS, timeout=wait):
         raise SyncBusy("Another process is syncing the entries index right now.")
+    if unless_synced:
+        state = jobs.state(engine, JOB)
+        if state is not None and state.succeeded_at is not None:
+            # the sync this caller waited for has happened: nothing to do
+            jobs.give_back(engine, JOB, owner)
+            return None
     try:
         result = _sync_holding_lease(owner)
     except Exception as exc:
@@ -764,7 +789,7 @@ def ensure_fresh() -> IndexStatus:
     interval = current_app.config["SYNC_SECONDS"]
     if not current.ready:
         with contextlib.suppress(SyncBusy):
-            sync(wait=FIRST_SYNC_WAIT)
+            sync(wait=FIRST_SYNC_WAIT, unless_synced=True)
         return status()
     if current.age is not None and current.age >= interval and not current.syncing:
         start_background_sync(interval)

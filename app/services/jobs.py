@@ -140,6 +140,16 @@ def renew(conn: Any, name: str, owner: str, seconds: float) -> bool:
     return renewed.rowcount == 1
 
 
+def give_back(engine: Engine, name: str, owner: str) -> None:
+    """Free a held lease without recording a run (the holder found nothing to do)."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(_JOBS)
+            .where((_JOBS.c.name == name) & (_JOBS.c.lease_owner == owner))
+            .values(lease_owner=None, lease_until=None)
+        )
+
+
 def release(
     engine: Engine,
     name: str,
