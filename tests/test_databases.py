@@ -234,7 +234,7 @@ def test_concurrent_wrong_passwords_never_evaluate_more_than_the_limit(backend_a
     assert outcomes == {"failure": limit, "refused": 10 - limit}
 
 
-def test_re_authentication_is_throttled_too(backend_app, sandbox):
+def test_re_authentication_is_throttled_and_ends_the_session_at_the_limit(backend_app, sandbox):
     entry = make_entry(sandbox)
     client = backend_app.test_client()
     AuthActions(backend_app, client).login("xena", "editor")
@@ -242,14 +242,24 @@ def test_re_authentication_is_throttled_too(backend_app, sandbox):
     client.get(f"/entries/{entry.id}")
     reveal = f"/entries/{entry.id}/secrets/password/reveal"
     limit = backend_app.config["LOGIN_MAX_FAILURES"]
-    answers = [
-        hx(client, "POST", reveal, token, data={"password": "wrong"}).get_data(True)
-        for _ in range(limit + 1)
-    ]
-    assert all("That password is not right." in a for a in answers[:limit])
-    assert "Too many failed sign-in attempts" in answers[limit]
-    right = hx(client, "POST", reveal, token, data={"password": AuthActions.PASSWORD})
-    assert "Too many failed sign-in attempts" in right.get_data(True)  # still locked
+    answers = [hx(client, "POST", reveal, token, data={"password": "wrong"}) for _ in range(limit)]
+    for left, answer in zip(range(limit - 1, 0, -1), answers, strict=False):
+        assert answer.status_code == 422
+        assert f"That password is not right. {left} more wrong" in answer.get_data(True)
+    # the limit-th wrong password signs this session out, on every host
+    assert answers[-1].headers["HX-Redirect"].startswith("/login")
+    assert _session_rows(backend_app) == []
+    assert client.get("/entries").status_code == 302
+    with backend_app.app_context():
+        outcomes = list(
+            db.session.scalars(select(AuditEvent.outcome).where(AuditEvent.action == "auth.sudo"))
+        )
+    assert outcomes == ["failure"] * limit
+    # signing in again does not reset the re-entry counter: still locked for a while
+    AuthActions(backend_app, client).login("xena", "editor")
+    token = csrf(client)
+    locked = hx(client, "POST", reveal, token, data={"password": AuthActions.PASSWORD})
+    assert locked.headers["HX-Redirect"].startswith("/login")
 
 
 def test_concurrent_appends_keep_one_chain(backend_app):

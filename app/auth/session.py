@@ -96,19 +96,31 @@ def reauthenticate(password: str, purpose: str = "") -> str | None:
     from app.services.passwords import verify_password
 
     cfg = current_app.config
-    lockout = throttle.reauth_attempt(
+    lockout, left = throttle.reauth_attempt(
         current_user.id, max_failures=cfg["LOGIN_MAX_FAILURES"], window=cfg["LOGIN_LOCKOUT_SECONDS"]
     )
     if lockout is not None:
         audit.record("auth.sudo", "refused", message=lockout.message)
-        return lockout.message
+        _sign_out_after_guessing()
     if not verify_password(current_user.password_hash, password):
         audit.record("auth.sudo", "failure", message=f"wrong password{purpose}")
-        return "That password is not right."
+        if left == 0:  # the limit is reached: whoever holds this session must sign in again
+            _sign_out_after_guessing()
+        return f"That password is not right. {left} more wrong and you will be signed out."
     throttle.reauth_succeeded(current_user.id)
     audit.record("auth.sudo", "success")
     start_sudo()
     return None
+
+
+def _sign_out_after_guessing() -> None:
+    """End this session (everywhere) and send the browser to the sign-in page."""
+    from app.services import audit
+
+    audit.record("auth.logout", "success", message="too many wrong password re-entries")
+    sessions.end_current()
+    logout_user()
+    abort(unauthorized("Too many wrong passwords: you were signed out. Sign in again."))
 
 
 def start_sudo() -> None:

@@ -16,7 +16,13 @@ from typing import Any
 from flask import g
 
 from app import upstream
-from app.cloudcruise import CloudCruiseError, NotFoundError, TfaCode, VaultEntry
+from app.cloudcruise import (
+    CloudCruiseError,
+    NotFoundError,
+    TfaCode,
+    UnavailableError,
+    VaultEntry,
+)
 from app.models import IndexedEntry
 from app.services import entry_index
 
@@ -46,7 +52,13 @@ def load(entry_id: str) -> VaultEntry:
     if entry.id and str(entry.id) != entry_id:
         # the key now belongs to another entry (deleted and re-created): not ours any more
         raise NotFoundError()
-    entry_index.refresh(entry)
+    try:
+        entry_index.refresh(entry)
+    except entry_index.MalformedEntry as exc:
+        raise UnavailableError(
+            f"CloudCruise sent this entry in a shape the console cannot read ({exc.reason}).",
+            kind="malformed",
+        ) from None
     return entry
 
 

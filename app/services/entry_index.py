@@ -139,7 +139,7 @@ class MalformedEntry(ValueError):
 def proxy_mode(entry: Mapping[str, Any]) -> str:
     """random / static / country / custom, ``legacy`` for the old proxy object, or none."""
     setting = entry.get("proxy_setting")
-    if setting in _PROXY_MODES:
+    if isinstance(setting, str) and setting in _PROXY_MODES:
         return setting
     legacy = entry.get("proxy")
     if isinstance(legacy, dict) and legacy.get("enable"):
@@ -172,14 +172,16 @@ def _text(value: Any, limit: int, name: str, entry_id: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        value = json.dumps(value, sort_keys=True, default=str)
+        raise MalformedEntry(entry_id, f"{name} is not text")
     if len(value) > limit:
         raise MalformedEntry(entry_id, f"{name} is longer than {limit} characters")
     return value
 
 
-def _flag(value: Any) -> bool | None:
-    return None if value is None else value is True
+def _flag(value: Any, name: str, entry_id: str) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise MalformedEntry(entry_id, f"{name} is not true or false")
 
 
 def _int(value: Any, name: str, entry_id: str) -> int | None:
@@ -220,43 +222,38 @@ def row_values(entry: VaultEntry, key: bytes) -> dict[str, Any]:
     if not isinstance(domain, str) or not domain:
         raise MalformedEntry(entry_id, "domain is missing or not text")
     mode = proxy_mode(data)
+
+    def text(name: str, limit: int) -> str | None:
+        return _text(data.get(name), limit, name, entry_id)
+
+    def flag(name: str) -> bool | None:
+        return _flag(data.get(name), name, entry_id)
+
+    def whole(name: str) -> int | None:
+        return _int(data.get(name), name, entry_id)
+
     values: dict[str, Any] = {
         "id": entry_id,
-        "permissioned_user_id": _text(pid, 255, "permissioned_user_id", entry_id),
-        "domain": _text(domain, 2048, "domain", entry_id),
-        "user_alias": _text(data.get("user_alias") or None, 255, "user_alias", entry_id),
-        "tfa_method": _text(data.get("tfa_method") or None, 32, "tfa_method", entry_id),
-        "persist_cookies": bool(_flag(data.get("persist_cookies"))),
-        "persist_local_storage": bool(_flag(data.get("persist_local_storage"))),
-        "persist_session_storage": bool(_flag(data.get("persist_session_storage"))),
-        "skip_csrf_cookies": _flag(data.get("skip_csrf_cookies")),
-        "cookie_domain_to_store": _text(
-            data.get("cookie_domain_to_store"), 2048, "cookie_domain_to_store", entry_id
-        ),
-        "expiry_time_from_last_use": _text(
-            data.get("expiry_time_from_last_use"), 255, "expiry_time_from_last_use", entry_id
-        ),
-        "expiry_time_from_session_data_set": _text(
-            data.get("expiry_time_from_session_data_set"),
-            255,
-            "expiry_time_from_session_data_set",
-            entry_id,
-        ),
-        "allow_multiple_sessions": _flag(data.get("allow_multiple_sessions")),
-        "max_concurrency": _int(data.get("max_concurrency"), "max_concurrency", entry_id),
-        "prevent_concurrency_during_login": _flag(data.get("prevent_concurrency_during_login")),
-        "proxy_setting": _text(data.get("proxy_setting"), 32, "proxy_setting", entry_id),
+        "permissioned_user_id": text("permissioned_user_id", 255),
+        "domain": text("domain", 2048),
+        "user_alias": text("user_alias", 255) or None,
+        "tfa_method": text("tfa_method", 32) or None,
+        "persist_cookies": bool(flag("persist_cookies")),
+        "persist_local_storage": bool(flag("persist_local_storage")),
+        "persist_session_storage": bool(flag("persist_session_storage")),
+        "skip_csrf_cookies": flag("skip_csrf_cookies"),
+        "cookie_domain_to_store": text("cookie_domain_to_store", 2048),
+        "expiry_time_from_last_use": text("expiry_time_from_last_use", 255),
+        "expiry_time_from_session_data_set": text("expiry_time_from_session_data_set", 255),
+        "allow_multiple_sessions": flag("allow_multiple_sessions"),
+        "max_concurrency": whole("max_concurrency"),
+        "prevent_concurrency_during_login": flag("prevent_concurrency_during_login"),
+        "proxy_setting": text("proxy_setting", 32),
         # a static IP or country code is plain metadata; a custom URL is a secret
-        "proxy_value": _text(data.get("proxy_value"), 255, "proxy_value", entry_id)
-        if mode in ("static", "country")
-        else None,
-        "secret_provider_id": _text(
-            data.get("secret_provider_id"), 255, "secret_provider_id", entry_id
-        ),
-        "secret_ref": _text(data.get("secret_ref"), 1024, "secret_ref", entry_id),
-        "secret_cache_ttl_seconds": _int(
-            data.get("secret_cache_ttl_seconds"), "secret_cache_ttl_seconds", entry_id
-        ),
+        "proxy_value": text("proxy_value", 255) if mode in ("static", "country") else None,
+        "secret_provider_id": text("secret_provider_id", 255),
+        "secret_ref": text("secret_ref", 1024),
+        "secret_cache_ttl_seconds": whole("secret_cache_ttl_seconds"),
         "effective_expires_at": parse_time(data.get("effective_expires_at")),
         "session_data_set_at": parse_time(data.get("session_data_set_at")),
         "cookie_count": _count(data.get("cookies")),
@@ -264,7 +261,7 @@ def row_values(entry: VaultEntry, key: bytes) -> dict[str, Any]:
         "session_storage_count": _count(data.get("session_storage")),
         "created_at": parse_time(data.get("created_at")),
         "updated_at": parse_time(data.get("updated_at")),
-        "updated_at_text": _text(data.get("updated_at"), 64, "updated_at", entry_id),
+        "updated_at_text": text("updated_at", 64),
     }
     for name, column in FINGERPRINTS.items():
         ciphertext = entry.ciphertext(name)
@@ -336,11 +333,9 @@ def upsert(entry: VaultEntry) -> None:
 def refresh(entry: VaultEntry) -> None:
     """Bring one entry's row up to date from a fresh read (detail page, edit, save), so the
     index heals between syncs. A configuration change found this way is drift like any other
-    and is audited first; a row that is already current is not written."""
-    try:
-        values = row_values(entry, _key())
-    except MalformedEntry:
-        return
+    and is audited first; a row that is already current is not written. Raises
+    :class:`MalformedEntry` for an entry the console cannot read."""
+    values = row_values(entry, _key())
     with db.engine.connect() as conn:
         old = conn.execute(
             select(
@@ -492,8 +487,7 @@ def _stage(conn: Connection, entries: Iterator[Any], key: bytes, result: SyncRes
                 batch.append({**_EMPTY_STAGED, "id": exc.entry_id, "skip": True})
             continue
         seen.add(values["id"])
-        values["skip"] = False
-        batch.append(values)
+        batch.append({**_EMPTY_STAGED, **values, "skip": False})  # one shape per batch
         result.entries += 1
         if len(batch) >= BATCH:
             conn.execute(insert(STAGING), batch)
@@ -737,11 +731,14 @@ def _sync_holding_lease(owner: str) -> SyncResult:
 
 @dataclass(frozen=True)
 class IndexStatus:
-    """What the list says about the index: when it was synced, and whether that failed."""
+    """What the list says about the index: when it was synced, whether that failed, and
+    which upstream entries the last sync could not read."""
 
     synced_at: datetime | None
     error: str | None
     syncing: bool
+    unreadable: int = 0
+    unreadable_ids: tuple[str, ...] = ()
 
     @property
     def age(self) -> float | None:
@@ -758,7 +755,14 @@ def status() -> IndexStatus:
     state = jobs.state(db.engine, JOB)
     if state is None:
         return IndexStatus(None, None, False)
-    return IndexStatus(state.succeeded_at, state.last_error, state.running())
+    bad = state.result.get("malformed") or []
+    return IndexStatus(
+        state.succeeded_at,
+        state.last_error,
+        state.running(),
+        int(state.result.get("malformed_count") or 0),
+        tuple(str(b.get("id") or "no id") for b in bad if isinstance(b, dict)),
+    )
 
 
 _spawn_lock = threading.Lock()

@@ -200,11 +200,31 @@ def country_code(value: Any) -> str:
     return code
 
 
+#: names that resolve inside the network the agents run in (SSRF): never a proxy target
+_INTERNAL_SUFFIXES = (".localhost", ".local", ".internal", ".localdomain", ".home.arpa")
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_TOP_LABEL = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
+
+
+def _public_host_name(host: str) -> bool:
+    """A DNS name with a real top-level label: rules out numeric spellings of addresses
+    (``2130706433``, ``0x7f000001``, ``0177.0.0.1``, ``127.1``) that resolvers accept."""
+    labels = host.rstrip(".").split(".")
+    return (
+        len(labels) >= 2
+        and all(_HOST_LABEL.match(label) for label in labels)
+        and bool(_TOP_LABEL.match(labels[-1]))
+    )
+
+
 def proxy_url(value: Any) -> str:
-    """A custom proxy URL (encrypted before sending); private targets are refused (SSRF)."""
+    """A custom proxy URL (encrypted before sending). Private, loopback, link-local and
+    internal targets are refused (SSRF), in every spelling CloudCruise refuses them."""
     text = _text(value, max_len=2048, what="The proxy URL").strip()
+    if any(ch.isspace() for ch in text):
+        raise RuleError("The proxy URL must not contain spaces.")
     parts = urlsplit(text)
-    if parts.scheme not in PROXY_SCHEMES:
+    if parts.scheme.lower() not in PROXY_SCHEMES:
         raise RuleError("The proxy URL must start with http://, https://, socks4:// or socks5://.")
     try:
         host = parts.hostname
@@ -213,10 +233,17 @@ def proxy_url(value: Any) -> str:
         raise RuleError("The proxy URL has an invalid port.") from None
     if not host:
         raise RuleError("The proxy URL has no host.")
-    if host == "localhost" or host.endswith(".localhost"):
-        raise RuleError("The proxy must not point to localhost.")
-    if _is_ip(host) and not ipaddress.ip_address(host).is_global:
-        raise RuleError("The proxy must not point to a private or loopback address.")
+    host = host.lower().rstrip(".")
+    if host == "localhost" or host.endswith(_INTERNAL_SUFFIXES):
+        raise RuleError("The proxy must not point to localhost or an internal name.")
+    if _is_ip(host):
+        if not ipaddress.ip_address(host).is_global:
+            raise RuleError("The proxy must not point to a private or loopback address.")
+    elif not _public_host_name(host):
+        raise RuleError(
+            "The proxy host must be a full host name (proxy.example.net) or a dotted IP "
+            "address; numeric shorthands such as 127.1 or 0x7f000001 are refused."
+        )
     if port is None and parts.scheme.startswith("socks"):
         raise RuleError("Give the SOCKS proxy's port, e.g. socks5://host:1080.")
     return text

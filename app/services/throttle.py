@@ -108,10 +108,14 @@ def succeeded(username: str, ip: str) -> None:
         )
 
 
-def reauth_attempt(operator_id: int, *, max_failures: int, window: int) -> Lockout | None:
-    """Count a password re-entry (sudo, export) of a signed-in operator."""
+def reauth_attempt(
+    operator_id: int, *, max_failures: int, window: int
+) -> tuple[Lockout | None, int]:
+    """Count a password re-entry (sudo, export) of a signed-in operator: (a lockout, or None;
+    attempts left after this one)."""
     count, start = _count(f"sudo:{operator_id}", window)
-    return _lockout(start, window) if count > max_failures else None
+    lockout = _lockout(start, window) if count > max_failures else None
+    return lockout, max(0, max_failures - count)
 
 
 def reauth_succeeded(operator_id: int) -> None:
