@@ -59,5 +59,9 @@ test: $(BIN)/.installed test-packages lint
 bench: $(BIN)/.installed
 	$(BIN)/python bench/list_page.py
 
+# Mutation testing of the security-critical modules (on demand; about 20 min on 2 cores).
+mutation: $(BIN)/.installed
+	$(BIN)/python scripts/mutation.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
