@@ -13,12 +13,9 @@ processes' output.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import secrets
-import signal
-import socket
 import sqlite3
 import subprocess
 import threading
@@ -31,6 +28,7 @@ import pytest
 import requests
 
 from tests.entries_support import form_fields, make_entry
+from tests.processes import Processes, free_port, tail
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / ".venv" / "bin"
@@ -42,64 +40,6 @@ BUSY = "Another process is syncing the entries index right now."
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def tail(path: Path, lines: int = 30) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return f"(nothing at {path})"
-    return "\n".join(text.splitlines()[-lines:]) or "(empty)"
-
-
-class Processes:
-    """Processes a test started, each in its own session; :meth:`stop_all` ends them (and
-    anything they started) by process group."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.started: list[tuple[str, subprocess.Popen, Path]] = []
-
-    def start(self, name: str, cmd: list[str], env: dict[str, str]) -> subprocess.Popen:
-        log = self.folder / f"{name}.log"
-        with open(log, "wb") as fh:
-            proc = subprocess.Popen(
-                cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=fh,
-                stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-        self.started.append((name, proc, log))
-        return proc
-
-    def log(self, proc: subprocess.Popen) -> Path:
-        return next(log for _, p, log in self.started if p is proc)
-
-    def report(self, procs: list[subprocess.Popen] | None = None) -> str:
-        chosen = [s for s in self.started if procs is None or s[1] in procs]
-        return "\n".join(
-            f"--- {name} (pid {proc.pid}, exit {proc.poll()}):\n{tail(log)}"
-            for name, proc, log in chosen
-        )
-
-    def stop_all(self) -> None:
-        for _name, proc, _log in reversed(self.started):
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait(timeout=10)
-            # anything left in the group (a gunicorn worker whose master died first)
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
 
 
 @pytest.fixture

@@ -27,8 +27,6 @@ import contextlib
 import os
 import re
 import secrets
-import signal
-import socket
 import subprocess
 import threading
 import time
@@ -43,8 +41,21 @@ import pytest
 import requests
 
 from tests.entries_support import form_fields, make_entry
+from tests.processes import Processes, free_port, tail
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    from app.database import alembic_config
+
+    return str(ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head())
+
+
+#: the schema revision this code needs
+HEAD = _head_revision()
 BIN = ROOT / ".venv" / "bin"
 PASSWORD = "two-hosts-password"
 TIMEOUT = (5, 30)  # connect, read: every HTTP request of these tests
@@ -67,86 +78,6 @@ NO_KEYS = re.compile(
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def tail(path: Path, lines: int = 40) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return f"(nothing at {path})"
-    return "\n".join(text.splitlines()[-lines:]) or "(empty)"
-
-
-class Processes:
-    """Processes started by a fixture or test, each in its own session (process group);
-    :meth:`stop_all` ends them and anything they started."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
-        self.started: list[tuple[str, subprocess.Popen, Path]] = []
-
-    def start(
-        self, name: str, cmd: list[str], env: dict[str, str], stdin: str | None = None
-    ) -> subprocess.Popen:
-        log = self.folder / f"{name}.log"
-        with open(log, "wb") as fh:
-            proc = subprocess.Popen(
-                cmd, cwd=ROOT, env=env, stdin=subprocess.PIPE if stdin is not None else
-                subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-        if stdin is not None:
-            assert proc.stdin is not None
-            proc.stdin.write(stdin.encode())
-            proc.stdin.close()
-        self.started.append((name, proc, log))
-        return proc
-
-    def log(self, proc: subprocess.Popen) -> Path:
-        return next(log for _, p, log in self.started if p is proc)
-
-    def output(self, proc: subprocess.Popen) -> str:
-        return self.log(proc).read_text(errors="replace")
-
-    def wait(self, procs: list[subprocess.Popen], seconds: float) -> list[int]:
-        deadline = time.monotonic() + seconds
-        for proc in procs:
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pytest.fail(f"still running after {seconds:g} s:\n{self.report(procs)}")
-        return [proc.returncode for proc in procs]
-
-    def report(self, procs: list[subprocess.Popen] | None = None) -> str:
-        chosen = [s for s in self.started if procs is None or s[1] in procs]
-        return "\n".join(
-            f"--- {name} (pid {proc.pid}, exit {proc.poll()}):\n{tail(log)}"
-            for name, proc, log in chosen
-        )
-
-    def stop(self, proc: subprocess.Popen) -> None:
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
-        # anything left in the group (a gunicorn worker whose master died first)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-
-    def stop_all(self) -> None:
-        for _name, proc, _log in reversed(self.started):
-            self.stop(proc)
 
 
 def console_env(box, instance: Path, database_url: str, keys: tuple[str, str]) -> dict[str, str]:
@@ -517,7 +448,7 @@ def test_host_refuses_schema_behind_and_missing_keys(deployment, procs, pg_clust
             assert "Worker failed to boot" in text, text
             assert "Traceback" not in text, text
             assert len(re.findall(r"Booting worker", text)) <= 2, "workers were respawned:\n" + text
-        assert BEHIND.search(gunicorn_behind.log.read_text())[1] == "0007"
+        assert BEHIND.search(gunicorn_behind.log.read_text())[1] == HEAD
 
         # the CLI: exit 2 and exactly that one line
         for proc, pattern in ((sync_behind, BEHIND), (sync_no_keys, NO_KEYS)):
@@ -528,7 +459,7 @@ def test_host_refuses_schema_behind_and_missing_keys(deployment, procs, pg_clust
         assert codes[2:] == [2, 2]
 
         # nothing migrated the database behind; no key was generated into an instance folder
-        assert dep.sql("SELECT version_num FROM alembic_version") == [("0007",)]
+        assert dep.sql("SELECT version_num FROM alembic_version") == [(HEAD,)]
         assert pg_cluster.execute(
             "SELECT version_num FROM alembic_version", database=behind_db
         ) == [("0006",)]
