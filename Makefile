@@ -9,7 +9,7 @@ SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 CHROMIUM := /usr/bin/chromium
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-.PHONY: run test test-packages lint browser bench clean
+.PHONY: run test test-packages lint browser bench mutation clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
