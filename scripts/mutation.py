@@ -87,8 +87,8 @@ def scratch_copy(target: Target) -> Path:
         "\n[tool.mutmut]\n"
         f"source_paths = {json.dumps(list(target.modules))}\n"
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
-        # PostgreSQL variants are the same logic on another backend: SQLite is enough here
-        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-k", "not postgresql"]\n'
+        # PostgreSQL variants (marker) are the same logic on another backend: SQLite is enough
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-m", "not postgresql"]\n'
         'also_copy = ["app/", "templates/", "static/", "tests/", "scripts/"]\n'
     )
     with open(work / "pyproject.toml", "a") as fh:

@@ -33,7 +33,7 @@ def _migrated_app(tmp_path, sandbox, url: str | None, **overrides):
     return make_app(tmp_path, sandbox, DATABASE_URL=url, **overrides)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
 def backend(request):
     return request.param
 
