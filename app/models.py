@@ -199,12 +199,12 @@ class IndexedEntry(Base):
     __tablename__ = "entry_index"
     __table_args__ = (
         Index("ix_entry_index_key", "permissioned_user_id", "domain"),
-        Index("ix_entry_index_name", "name_key", "id"),
-        Index("ix_entry_index_pid", "pid_key", "domain"),
+        Index("ix_entry_index_browse", "deleted_at", "name_key", "id", "search_text"),
+        Index("ix_entry_index_pid", "deleted_at", "pid_key", "domain", "id"),
         Index("ix_entry_index_host", "host", "domain"),
-        Index("ix_entry_index_tfa", "tfa", "name_key"),
+        Index("ix_entry_index_tfa", "deleted_at", "tfa", "name_key", "id"),
         Index("ix_entry_index_proxy", "proxy_mode", "name_key"),
-        Index("ix_entry_index_updated", "updated_at"),
+        Index("ix_entry_index_updated", "deleted_at", "updated_at", "pid_key", "id"),
         Index("ix_entry_index_expires", "has_session", "effective_expires_at"),
         Index("ix_entry_index_outside", "changed_outside_at"),
         Index("ix_entry_index_provider", "secret_provider_id"),

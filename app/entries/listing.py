@@ -200,11 +200,17 @@ def _order(query: ListQuery, now: datetime) -> list[Any]:
         )
         keys = [rank, case((expires.is_(None), 1), else_=0), expires]
     elif query.sort == "updated":
-        keys = [case((e.updated_at.is_(None), 0), else_=1), e.updated_at, e.pid_key]
+        # never-updated entries first (ascending): SQLite's own NULL order, which lets the
+        # index serve the sort; PostgreSQL is told the same order explicitly
+        keys = [e.updated_at, e.pid_key]
     else:
         keys = [e.name_key]
     keys.append(e.id)
-    return [k.desc() for k in keys] if query.dir == "desc" else keys
+    ordered = [k.desc() for k in keys] if query.dir == "desc" else [k.asc() for k in keys]
+    if query.sort == "updated" and db.engine.dialect.name == "postgresql":
+        first = ordered[0]
+        ordered[0] = first.nulls_last() if query.dir == "desc" else first.nulls_first()
+    return ordered
 
 
 def run_query(query: ListQuery, now: datetime | None = None) -> ListResult:
@@ -221,15 +227,20 @@ def run_query(query: ListQuery, now: datetime | None = None) -> ListResult:
     pages = max(1, math.ceil(matched / query.per_page))
     page = min(query.page, pages)
     start = (page - 1) * query.per_page
-    shown = list(
+    # the page's ids first (an index-only walk, however deep the page), then their rows
+    ids = list(
         session.scalars(
-            select(IndexedEntry)
+            select(IndexedEntry.id)
             .where(*where)
             .order_by(*_order(query, now))
             .offset(start)
             .limit(query.per_page)
         )
     )
+    found = {
+        row.id: row for row in session.scalars(select(IndexedEntry).where(IndexedEntry.id.in_(ids)))
+    }
+    shown = [found[i] for i in ids if i in found]
     return ListResult(
         rows=shown,
         total=total,

@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-import json
 import logging
 import threading
 import time
@@ -197,7 +196,9 @@ def _count(value: Any) -> int:
 
 
 def _digest(values: Mapping[str, Any], names: Iterable[str]) -> str:
-    payload = json.dumps([values.get(n) for n in names], default=str, separators=(",", ":"))
+    # repr of str/int/bool/None/datetime is stable across processes and cheap (this runs twice
+    # for every entry of every sync)
+    payload = "\x1f".join([repr(values.get(n)) for n in names])
     return hashlib.sha1(payload.encode(), usedforsecurity=False).hexdigest()
 
 
@@ -446,7 +447,11 @@ def _staging_table() -> Table:
     """Temporary table shaped like the index (all nullable), plus a ``skip`` flag for
     malformed entries (present upstream, not indexable: their old row is kept)."""
     metadata = MetaData()
-    columns = [Column(c.name, c.type, nullable=True) for c in INDEX.columns]
+    # keyed by id like the index, so every comparison with it is a lookup, not a scan
+    columns = [
+        Column(c.name, c.type, primary_key=c.name == "id", nullable=c.name != "id")
+        for c in INDEX.columns
+    ]
     columns.append(Column("skip", Boolean, nullable=True))
     return Table(
         "entry_index_incoming",
@@ -714,6 +719,10 @@ def _sync_holding_lease(owner: str) -> SyncResult:
             drifted = {(r["after"] or r["before"])["id"] for r in records if r["after"]}
             _apply(conn, match, drifted, now)
             conn.commit()
+            if result.added + result.removed > max(1000, result.entries // 10):
+                # the planner's statistics follow the table's size (SQLite keeps none itself)
+                conn.exec_driver_sql("ANALYZE entry_index")
+                conn.commit()
         except BaseException:
             conn.rollback()
             raise

@@ -23,8 +23,13 @@ class QuietRequestHandler(WSGIRequestHandler):
     bodies still close the connection.
     """
 
-    #: an idle kept-alive connection is closed after this many seconds
-    timeout = 15
+    #: a connection (idle between requests, or a reader slower than the answer) is closed
+    #: after this many seconds without progress: enough for a client streaming a 100k-entry
+    #: vault while it works on each batch
+    timeout = 300
+    #: answers go out at once (Nagle's algorithm would hold a small answer back on a
+    #: kept-alive connection until the previous one is acknowledged: ~40 ms a call)
+    disable_nagle_algorithm = True
     _drain: LimitedStream | None = None
 
     def make_environ(self) -> dict[str, Any]:
