@@ -352,3 +352,25 @@ def test_entries_index_sync_list_and_lease(backend_app, sandbox, backend):
         jobs.release(db.engine, entry_index.JOB, owner, error="given back")
         result = entry_index.sync()
     assert result.outside == 0 and result.entries >= 40
+
+
+@pytest.mark.postgresql
+def test_throttle_windows_restart_in_utc_whatever_the_servers_time_zone(
+    tmp_path, sandbox, other_vaults, pg_url, pg_cluster, monkeypatch
+):
+    from sqlalchemy.engine import make_url
+
+    from app.services import throttle
+
+    database = make_url(pg_url).database
+    pg_cluster.execute(f"ALTER DATABASE {database} SET TimeZone = 'America/New_York'")
+    app = _migrated_app(tmp_path, sandbox, pg_url)
+    clock = [utcnow()]
+    monkeypatch.setattr(throttle, "utcnow", lambda: clock[0])
+    with app.app_context():
+        assert throttle._count("user:tz|203.0.113.1", 900)[0] == 1
+        clock[0] += timedelta(seconds=1000)  # the window has passed: it restarts now
+        count, start = throttle._count("user:tz|203.0.113.1", 900)
+        assert count == 1 and start == clock[0]
+        assert throttle._count("user:tz|203.0.113.1", 900) == (2, clock[0])
+    app.extensions["upstream"].close()

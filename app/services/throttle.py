@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, insert, update
+from sqlalchemy import case, delete, insert, literal, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -47,12 +47,15 @@ def _count(key: str, window: int) -> tuple[int, datetime]:
     now = utcnow()
     since = now - timedelta(seconds=window)
     expired = _T.c.window_start < since
+    # typed like the column (UTC, naive in the database): a bare aware datetime inside CASE
+    # would reach PostgreSQL as a timestamptz and be shifted into the session's time zone
+    restart = literal(now, type_=_T.c.window_start.type)
     bump = (
         update(_T)
         .where(_T.c.key == key)
         .values(
             count=case((expired, 1), else_=_T.c.count + 1),
-            window_start=case((expired, now), else_=_T.c.window_start),
+            window_start=case((expired, restart), else_=_T.c.window_start),
         )
         .returning(_T.c.count, _T.c.window_start)
     )
