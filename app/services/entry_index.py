@@ -198,7 +198,7 @@ def _count(value: Any) -> int:
 def _digest(values: Mapping[str, Any], names: Iterable[str]) -> str:
     # repr of str/int/bool/None/datetime is stable across processes and cheap (this runs twice
     # for every entry of every sync)
-    payload = "\x1f".join([repr(values.get(n)) for n in names])
+    payload = repr(tuple(map(values.get, names)))
     return hashlib.sha1(payload.encode(), usedforsecurity=False).hexdigest()
 
 
