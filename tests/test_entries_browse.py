@@ -172,10 +172,10 @@ def test_detail_upstream_failure_is_a_clear_page(client, auth, sandbox):
     assert "Could not load the entry" in response.get_data(as_text=True)
 
 
-def test_console_writes_invalidate_the_cache(tmp_path, sandbox):
+def test_a_console_create_is_in_the_index_at_once(tmp_path, sandbox):
     from tests.conftest import AuthActions
 
-    app = make_app(tmp_path, sandbox, ENTRY_CACHE_TTL=3600)
+    app = make_app(tmp_path, sandbox)
     client = app.test_client()
     AuthActions(app, client).login("cara", "editor")
     client.get("/entries")
@@ -196,12 +196,12 @@ def test_console_writes_invalidate_the_cache(tmp_path, sandbox):
     assert "cache-invalidation-check" in html and "Showing <strong>1–1</strong>" in html
 
 
-def test_a_save_updates_the_cached_list_without_refetching(tmp_path, sandbox):
+def test_a_save_updates_the_indexed_list_without_refetching(tmp_path, sandbox):
     from tests.conftest import AuthActions
     from tests.entries_support import csrf, form_fields, hx
 
     entry = make_entry(sandbox, user_alias="Before cache update")
-    app = make_app(tmp_path, sandbox, ENTRY_CACHE_TTL=3600)
+    app = make_app(tmp_path, sandbox)
     client = app.test_client()
     AuthActions(app, client).login("cachey", "editor")
     assert "Before cache update" in client.get("/entries?q=Before+cache").get_data(True)
