@@ -487,3 +487,423 @@ def test_export_needs_admin_and_password_and_is_audited(app, client, auth):
     assert all(set(x) >= {"hash", "prev_hash", "ts", "operator"} for x in lines)
     exports = [r for r in events(app, action="audit.export") if r.phase == "result"]
     assert len(exports) == 2 and "jsonl export of" in exports[-1].message
+
+
+# --------------------------------------------------------------- exact building blocks
+
+
+def _offline_log(key: str = "k1") -> audit.AuditLog:
+    from sqlalchemy import create_engine
+
+    return audit.AuditLog(create_engine("sqlite://"), key, "/tmp/audit.lock")
+
+
+def _digest(key: bytes, message: str) -> str:
+    import hashlib
+    import hmac
+
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+
+def test_canonical_text_keyed_and_legacy():
+    row = {"id": 7, "action": "x.y", "message": "café", "chain": 2, "hash": "not hashed"}
+    keyed = {name: row.get(name) for name in sorted(audit.COLUMNS)}
+    assert audit.canonical(row) == json.dumps(keyed, separators=(",", ":"))
+    assert '"chain":2,' in audit.canonical(row) and "caf\\u00e9" in audit.canonical(row)
+    assert '"hash"' not in audit.canonical(row) and ", " not in audit.canonical(row)
+    legacy = {**row, "chain": None}
+    expected = {name: legacy.get(name) for name in sorted(audit.COLUMNS) if name != "chain"}
+    assert audit.canonical(legacy) == json.dumps(expected, separators=(",", ":"))
+    assert '"chain"' not in audit.canonical(legacy)
+
+
+def test_chain_key_and_links_are_exact():
+    import hashlib
+    import hmac
+
+    key = hmac.new(b"secret", b"vault-console audit chain v2", hashlib.sha256).digest()
+    assert audit.chain_key("secret") == key == audit.chain_key(b"secret")
+    assert _offline_log("secret").chain_key == key
+    legacy = {"id": 1, "chain": None}
+    plain = hashlib.sha256(("p" + audit.canonical(legacy)).encode()).hexdigest()
+    assert audit.chain_hash("p", legacy) == plain == audit.chain_hash("p", legacy, key)
+    keyed = {"id": 1, "chain": 2}
+    assert (
+        audit.chain_hash("p", keyed, key)
+        == hmac.new(key, ("p" + audit.canonical(keyed)).encode(), hashlib.sha256).hexdigest()
+    )
+    with pytest.raises(ValueError, match=r"^a keyed event needs the chain key$"):
+        audit.chain_hash("p", keyed)
+
+
+def test_clip_collapses_whitespace_and_cuts_at_the_limit():
+    assert audit._clip(None) is None
+    assert audit._clip("  a \n\t b  ") == "a b"
+    assert audit._clip(5) == "5"
+    assert audit._clip("x" * 500) == "x" * 500
+    assert audit._clip("x" * 501) == "x" * 499 + "…"
+    assert audit._clip("abcd", 3) == "ab…" and audit._clip("abc", 3) == "abc"
+
+
+def test_is_secret_change():
+    assert all(audit.is_secret_change(n, {}) for n in ("user_name", "password", "tfa_secret"))
+    assert audit.is_secret_change("proxy_value", {"proxy_setting": "custom"})
+    assert not audit.is_secret_change("proxy_value", {"proxy_setting": "none"})
+    assert not audit.is_secret_change("proxy_value", {})
+    assert not audit.is_secret_change("user_alias", {"proxy_setting": "custom"})
+
+
+def test_fingerprint_is_stable_and_keyed_per_field():
+    from datetime import date
+
+    log = _offline_log("k1")
+    assert log.fingerprint("password", "s3cret") == _digest(b"k1", 'password\x00"s3cret"')[:32]
+    assert (
+        log.fingerprint("cookies", {"b": 1, "a": [2]})
+        == (_digest(b"k1", 'cookies\x00{"a": [2], "b": 1}')[:32])
+    )
+    assert log.fingerprint("x", date(2020, 1, 2)) == _digest(b"k1", 'x\x00"2020-01-02"')[:32]
+    assert log.fingerprint("password", "s3cret") == _offline_log("k1").fingerprint(
+        "password", "s3cret"
+    )
+    assert log.fingerprint("password", "s3cret") != _offline_log("k2").fingerprint(
+        "password", "s3cret"
+    )
+    assert log.fingerprint("password", "s3cret") != log.fingerprint("user_name", "s3cret")
+
+
+def test_describe_changes_exact_records():
+    log = _offline_log()
+    fp = log.fingerprint
+    after = {
+        "id": "e1", "permissioned_user_id": "p1", "domain": "https://new.example",
+        "password": "pw", "tfa_secret": None, "proxy_setting": "custom", "proxy_value": "socks",
+        "local_storage": {"a": 1, "b": 2}, "cookies": [], "session_storage": "raw",
+        "user_alias": "Same",
+    }  # fmt: skip
+    before = {"id": "e1", "permissioned_user_id": "p1", "domain": "https://old.example",
+              "user_alias": "Same"}  # fmt: skip
+    assert log.describe_changes(after, before) == {
+        "domain": {"after": "https://new.example", "before": "https://old.example"},
+        "password": {"changed": True, "fingerprint": fp("password", "pw")},
+        "tfa_secret": {"changed": True, "cleared": True},
+        "proxy_setting": {"after": "custom", "before": None},
+        "proxy_value": {"changed": True, "fingerprint": fp("proxy_value", "socks")},
+        "local_storage": {"changed": True, "items": 2,
+                          "fingerprint": fp("local_storage", {"a": 1, "b": 2})},
+        "cookies": {"changed": True, "items": 0},
+        "session_storage": {"changed": True, "items": 0,
+                            "fingerprint": fp("session_storage", "raw")},
+        "user_alias": {"after": "Same", "before": "Same"},
+    }  # fmt: skip
+    # without a before, ids are recorded as plain "after" values
+    assert log.describe_changes({"id": "e1", "proxy_value": "direct"}) == {
+        "id": {"after": "e1"},
+        "proxy_value": {"after": "direct"},
+    }
+    # an explicit secret set decides alone (a custom proxy URL changed without its mode)
+    assert log.describe_changes(
+        {"proxy_value": "socks", "password": "pw"}, secret={"proxy_value"}
+    ) == {
+        "proxy_value": {"changed": True, "fingerprint": fp("proxy_value", "socks")},
+        "password": {"after": "pw"},
+    }
+    assert log.describe_changes({"cookies": None}) == {"cookies": {"changed": True, "items": 0}}
+    # an unchanged target identity is left out, whatever else changed
+    same = {"id": "e1", "permissioned_user_id": "p1", "domain": "d", "user_alias": "x"}
+    assert log.describe_changes(
+        same, {"id": "e1", "permissioned_user_id": "p1", "domain": "d"}
+    ) == {"user_alias": {"after": "x", "before": None}}
+
+
+class _Entry:
+    def __init__(self, data, secrets):
+        self.data, self.secrets = data, secrets
+
+    def to_mapping(self):
+        return self.data
+
+    def has_secret(self, name):
+        return name in self.secrets
+
+
+def test_snapshot_keeps_plain_values_and_hides_secrets():
+    log = _offline_log()
+    entry = _Entry(
+        {"user_alias": "A", "password": "pw", "user_name": "", "tfa_secret": "x",
+         "proxy_value": "socks", "local_storage": {"a": 1}, "cookies": [], "count": 3,
+         "ratio": 0.5, "flag": False, "none": None, "nested": {"x": 1}},
+        secrets={"password", "tfa_secret", "proxy_value"},
+    )  # fmt: skip
+    assert log.snapshot(entry) == {
+        "count": {"before": 3}, "cookies": {"before": None}, "flag": {"before": False},
+        "local_storage": {"before": "1 items"}, "none": {"before": None},
+        "password": {"before": "set"}, "proxy_value": {"before": "set"},
+        "ratio": {"before": 0.5}, "tfa_secret": {"before": "set"},
+        "user_alias": {"before": "A"}, "user_name": {"before": None},
+    }  # fmt: skip
+    plain = _Entry({"proxy_value": "direct"}, secrets=set())
+    assert log.snapshot(plain) == {"proxy_value": {"before": "direct"}}
+    assert log.snapshot({"b": 1, "a": "x"}) == {"a": {"before": "x"}, "b": {"before": 1}}
+    assert list(log.snapshot({"b": 1, "a": "x"})) == ["a", "b"]
+
+
+def test_lock_path_only_for_sqlite(tmp_path):
+    from types import SimpleNamespace
+
+    assert _offline_log().lock_path == "/tmp/audit.lock"
+    other = SimpleNamespace(dialect=SimpleNamespace(name="postgresql"))
+    assert audit.AuditLog(other, "k", "/tmp/audit.lock").lock_path is None
+    lock = tmp_path / "sub" / "audit.lock"
+    with audit._host_lock(str(lock)):
+        assert lock.exists()
+    with audit._host_lock(None):
+        pass
+
+
+def test_appends_are_serialised_per_dialect():
+    from types import SimpleNamespace
+
+    calls = []
+    sqlite_conn = SimpleNamespace(
+        dialect=SimpleNamespace(name="sqlite"),
+        exec_driver_sql=lambda sql: calls.append(sql),
+        execute=lambda *a: calls.append(a),
+    )
+    audit._serialise_appends(sqlite_conn)
+    assert calls == ["BEGIN IMMEDIATE"]
+    calls.clear()
+    pg_conn = SimpleNamespace(
+        dialect=SimpleNamespace(name="postgresql"),
+        exec_driver_sql=lambda sql: calls.append(sql),
+        execute=lambda stmt, params: calls.append((str(stmt), params)),
+    )
+    audit._serialise_appends(pg_conn)
+    assert calls == [("SELECT pg_advisory_xact_lock(:key)", {"key": 0x76_6361_7564_6974})]
+
+
+def test_target_and_batch_ids():
+    assert audit._target(None) == {}
+    assert audit._target({"id": 7, "permissioned_user_id": "p", "domain": "d"}) == {
+        "target_id": "7", "target_pid": "p", "target_domain": "d",
+    }  # fmt: skip
+    from types import SimpleNamespace
+
+    assert audit._target(SimpleNamespace(id="", domain="d")) == {
+        "target_id": None, "target_pid": None, "target_domain": "d",
+    }  # fmt: skip
+    batch = audit.new_batch_id()
+    assert re.fullmatch(r"[0-9a-f]{32}", batch) and batch != audit.new_batch_id()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", audit.now_iso())
+
+
+def _sink(log_stream, key: str) -> list[dict]:
+    lines = [json.loads(line) for line in log_stream.getvalue().splitlines() if line.strip()]
+    return [line for line in lines if key in line]
+
+
+def test_append_stores_exact_rows_and_links_them(app, log_stream):
+    log = app.extensions["audit"]
+    assert log.lock_path == f"{app.config['INSTANCE_PATH']}/audit.lock"
+    with app.app_context():
+        first = log.append(
+            action="test.event", outcome="success", phase="event",
+            message="  two \n words ", user_agent="x" * 600,
+            fields=["b", "a"], changes={"b": "é", "a": datetime_value()},
+        )  # fmt: skip
+        second = log.append(action="test.event", outcome="success", phase="event",
+                            fields='["raw"]', changes=None)  # fmt: skip
+    assert (first["id"], first["prev_hash"], first["chain"]) == (1, audit.GENESIS, 2)
+    assert first["message"] == "two words" and first["user_agent"] == "x" * 499 + "…"
+    assert first["fields"] == '["b", "a"]'
+    assert first["changes"] == '{"a": "2020-01-02", "b": "\\u00e9"}'
+    assert first["hash"] == audit.chain_hash(audit.GENESIS, first, log.chain_key)
+    assert (second["id"], second["prev_hash"]) == (2, first["hash"])
+    assert Path(log.lock_path).exists()  # appenders on this host queue on the file lock
+    assert second["fields"] == '["raw"]' and second["changes"] is None
+    stored = events(app)
+    assert [(e.id, e.hash, e.chain) for e in stored] == [(1, first["hash"], 2),
+                                                         (2, second["hash"], 2)]  # fmt: skip
+    assert stored[0].message == "two words" and stored[0].ts == first["ts"]
+    sink = _sink(log_stream, "audit")
+    assert [line["msg"] for line in sink] == ["audit test.event success"] * 2
+    assert sink[0]["audit"]["hash"] == first["hash"]
+
+
+def datetime_value():
+    from datetime import date
+
+    return date(2020, 1, 2)
+
+
+def test_append_continues_from_the_newest_anchor_when_the_table_is_empty(app):
+    conn = sqlite3.connect(db_path(app))
+    for first_kept, anchor_hash in ((4, "a" * 64), (9, "b" * 64)):
+        conn.execute(
+            "INSERT INTO audit_anchors (created_at, pruned_before, first_kept_id, anchor_hash,"
+            " archived_count, archive_path, archive_sha256) VALUES ('2026-01-01 00:00:00',"
+            f" '2026-01-01', {first_kept}, '{anchor_hash}', 3, '/dev/null', 'x')"
+        )
+    conn.commit()
+    conn.close()
+    with app.app_context():
+        row = app.extensions["audit"].append(action="test.event", outcome="success", phase="event")
+    assert (row["id"], row["prev_hash"]) == (9, "b" * 64)
+
+
+def test_append_writes_checkpoints_exactly_at_multiples(app, monkeypatch, log_stream):
+    from app.services import audit_chain
+
+    monkeypatch.setattr(audit, "CHECKPOINT_EVERY", 2)
+    _seed_events(app, 5)
+    stored = events(app)
+    with sqlite3.connect(db_path(app)) as conn:
+        rows = conn.execute(
+            "SELECT through_id, through_hash, event_count, full FROM audit_checkpoints"
+        ).fetchall()
+    assert rows == [(2, stored[1].hash, 2, 0), (4, stored[3].hash, 4, 0)]
+    logged = [line["audit_checkpoint"] for line in _sink(log_stream, "audit_checkpoint")]
+    assert [(p["through_id"], p["through_hash"], p["event_count"]) for p in logged] == [
+        (2, stored[1].hash, 2), (4, stored[3].hash, 4),
+    ]  # fmt: skip
+    key = app.extensions["audit"].chain_key
+    assert all(audit_chain.Checkpoint(**p).valid(key) for p in logged)
+    assert [line["msg"] for line in _sink(log_stream, "audit_checkpoint")] == [
+        "audit checkpoint #2", "audit checkpoint #4",
+    ]  # fmt: skip
+
+
+def _broken_engine(app, monkeypatch):
+    read_only = create_engine(f"sqlite:///file:{db_path(app)}?mode=ro&uri=true")
+    event.listen(read_only, "connect", lambda c, _r: setattr(c, "isolation_level", None))
+    monkeypatch.setattr(app.extensions["audit"], "engine", read_only)
+
+
+def test_a_failed_append_raises_and_logs(app, monkeypatch, log_stream):
+    _seed_events(app, 1)
+    _broken_engine(app, monkeypatch)
+    with app.app_context(), pytest.raises(audit.AuditUnavailable) as caught:
+        audit.record("test.event", "success", actor=audit.Actor(None, "cli", None))
+    assert str(caught.value) == (
+        "The audit log could not be written, so the action was not carried out. "
+        "Ask an admin to check the console database."
+    )
+    assert caught.value.__cause__ is None
+    failed = _sink(log_stream, "audit_action")
+    assert [(f["msg"], f["audit_action"], f["error"]) for f in failed] == [
+        ("audit write failed", "test.event", "OperationalError")
+    ]
+
+
+def test_record_passes_every_field(app):
+    actor = audit.Actor(3, "amy", "admin", "10.0.0.1", "agent/1", "req-1")
+    with app.app_context():
+        audit.record(
+            "entry.update", "failure", target={"id": 5, "permissioned_user_id": "p",
+                                                "domain": "d"},
+            fields={"b", "a"}, changes={"a": {"after": 1}}, status=502, message="m",
+            batch_id="batch", actor=actor, duration_ms=1.5,
+            operator_override={"operator": "bob", "operator_id": None},
+        )  # fmt: skip
+        audit.record("auth.logout", "success", changes={}, actor=actor)
+    full, bare = events(app)
+    assert (full.action, full.outcome, full.phase, full.batch_id, full.status) == (
+        "entry.update", "failure", "event", "batch", 502,
+    )  # fmt: skip
+    assert (full.message, full.duration_ms, full.fields) == ("m", 1.5, '["a", "b"]')
+    assert json.loads(full.changes) == {"a": {"after": 1}}
+    assert (full.target_id, full.target_pid, full.target_domain) == ("5", "p", "d")
+    assert (full.operator, full.operator_id, full.role) == ("bob", None, "admin")
+    assert (full.ip, full.user_agent, full.request_id) == ("10.0.0.1", "agent/1", "req-1")
+    assert (bare.phase, bare.changes, bare.fields, bare.operator_id) == ("event", None, None, 3)
+    assert (bare.target_id, bare.status, bare.message) == (None, None, None)
+
+
+def test_current_actor_outside_and_inside_a_request(app):
+    with app.app_context():
+        assert audit.current_actor() == audit.Actor(None, "cli", None)
+    with app.test_request_context(
+        "/", environ_base={"REMOTE_ADDR": "10.1.2.3"}, headers={"User-Agent": "ua/2"}
+    ):
+        from flask import g
+
+        g.request_id = "rid"
+        assert audit.current_actor() == audit.Actor(None, None, None, "10.1.2.3", "ua/2", "rid")
+    with app.test_request_context("/", headers={"User-Agent": ""}):
+        assert audit.current_actor().user_agent is None
+        assert audit.current_actor().request_id is None
+
+
+def test_attempt_records_once_with_duration_and_outcome(app, monkeypatch, log_stream):
+    from types import SimpleNamespace
+
+    clock = iter([100.0, 101.234567])
+    monkeypatch.setattr(audit, "time", SimpleNamespace(perf_counter=lambda: next(clock)))
+    cli = audit.Actor(None, "cli", None)
+    with app.app_context():
+        ok = audit.attempt("entry.create", actor=cli, message="going")
+        ok.success(target={"id": "e9", "permissioned_user_id": "p9", "domain": "d9"})
+        monkeypatch.undo()
+        ok.success()
+        ok.failure(RuntimeError("late"))
+        plain = audit.Attempt("entry.delete", actor=cli)
+        assert plain.done is False
+        plain.success()
+        assert plain.done is True
+
+        class Upstream(Exception):
+            status = 503
+            message = "upstream down"
+
+        bad = audit.attempt("entry.update", actor=cli)
+        bad.failure(Upstream())
+        other = audit.attempt("entry.update", actor=cli)
+        other.failure(ValueError("plain text"))
+    rows = events(app)
+    assert [(r.action, r.phase, r.outcome) for r in rows] == [
+        ("entry.create", "attempt", "attempt"), ("entry.create", "result", "success"),
+        ("entry.delete", "attempt", "attempt"), ("entry.delete", "result", "success"),
+        ("entry.update", "attempt", "attempt"), ("entry.update", "result", "failure"),
+        ("entry.update", "attempt", "attempt"), ("entry.update", "result", "failure"),
+    ]  # fmt: skip
+    assert rows[0].duration_ms is None and rows[0].message == "going"
+    assert rows[1].duration_ms == 1234.57
+    assert (rows[1].message, rows[1].target_id, rows[1].target_pid) == ("going", "e9", "p9")
+    assert rows[3].target_id is None and rows[3].duration_ms < 1000
+    assert (rows[5].status, rows[5].message) == (503, "upstream down")
+    assert (rows[7].status, rows[7].message) == (None, "plain text")
+    # the upstream call happened: a failed result write is logged, never raised
+    with app.app_context():
+        late = audit.attempt("entry.delete", actor=cli)
+        monkeypatch.setattr(audit, "time", SimpleNamespace(perf_counter=lambda: 0.0))
+        _broken_engine(app, monkeypatch)
+        late.success()
+        assert late.done
+    lost = [line for line in _sink(log_stream, "audit_action")
+            if line["msg"] == "audit result write failed after upstream call"]  # fmt: skip
+    assert [line["audit_action"] for line in lost] == ["entry.delete"]
+
+
+def test_timestamps_are_utc_whatever_the_host_zone(app, monkeypatch):
+    """Hosts in another zone still stamp events (and checkpoints) in UTC, as the Z says."""
+    import time
+    from datetime import UTC, datetime
+
+    from app.services import audit_chain
+
+    monkeypatch.setenv("TZ", "XYZ-5:30")  # UTC+5:30, no tz database needed
+    time.tzset()
+    try:
+        before = datetime.now(UTC)
+        stamp = datetime.fromisoformat(audit.now_iso().replace("Z", "+00:00"))
+        _seed_events(app, 1)
+        with app.app_context():
+            audit_chain.verify_and_checkpoint(app.extensions["audit"])
+        with sqlite3.connect(db_path(app)) as conn:
+            (verified_at,) = conn.execute("SELECT verified_at FROM audit_checkpoints").fetchone()
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert abs((stamp - before).total_seconds()) < 60
+    checkpointed = datetime.fromisoformat(verified_at).replace(tzinfo=UTC)
+    assert abs((checkpointed - before).total_seconds()) < 60

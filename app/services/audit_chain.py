@@ -71,11 +71,18 @@ class Verification:
     first_bad_id: int | None = None
     reason: str | None = None
     legacy: int = 0
+    #: the first legacy event walked (1, unless a prune removed the chain's start)
+    legacy_from: int = 1
 
     @property
     def summary(self) -> str:
         if self.ok:
-            legacy = f" (#1–#{self.legacy} in the legacy unkeyed segment)" if self.legacy else ""
+            last = self.legacy_from + self.legacy - 1
+            legacy = (
+                f" (#{self.legacy_from}–#{last} in the legacy unkeyed segment)"
+                if self.legacy
+                else ""
+            )
             return f"Chain intact: {self.checked} events verified.{legacy}"
         if self.first_bad_id is None:
             return f"Chain broken: {self.reason}"
@@ -255,6 +262,7 @@ def verify(
         else:
             expected_prev, expected_id, after_id, keyed_seen = start_hash, first_id, 0, False
         checked = legacy = 0
+        legacy_from = 1
         last_id = since.through_id if since is not None else None
         for row in iter_events(conn, after_id):
             problem = _check(row, expected_id, expected_prev, key, keyed_seen)
@@ -262,6 +270,7 @@ def verify(
                 return Verification(False, checked, last_id, row["id"] if problem[0] else
                                     expected_id, problem[1], legacy)  # fmt: skip
             if row.get("chain") is None:
+                legacy_from = row["id"] if not legacy else legacy_from
                 legacy += 1
             else:
                 keyed_seen = True
@@ -272,7 +281,7 @@ def verify(
             expected_prev, expected_id = row["hash"], row["id"] + 1
             checked += 1
             last_id = row["id"]
-    return Verification(True, checked, last_id, legacy=legacy)
+    return Verification(True, checked, last_id, legacy=legacy, legacy_from=legacy_from)
 
 
 def _check(
