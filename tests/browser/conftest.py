@@ -25,6 +25,14 @@ ARGS = [
 ]
 
 
+def pytest_configure(config):
+    from playwright.sync_api import expect
+
+    # the suite runs its browser tests beside process-heavy ones (two gunicorn hosts,
+    # PostgreSQL) on two cores: give assertions the same 10 s as page actions
+    expect.set_options(timeout=10_000)
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/browser" in str(item.fspath):
