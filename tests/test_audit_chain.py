@@ -124,24 +124,31 @@ def test_a_forged_checkpoint_is_refused(app):
     assert result.exit_code == 1 and "no valid MAC" in result.output
 
 
-def test_legacy_unkeyed_events_verify_as_a_prefix_only(app):
-    """Events from before the chain was keyed (plain SHA-256, no chain version) still verify
-    as a leading segment; an unkeyed event after keyed ones is refused."""
+def _insert_legacy_events(app, count: int) -> None:
+    """Events as the console wrote them before the chain was keyed: plain SHA-256 links and no
+    chain version, dated 2025-01-01 onwards (one a day)."""
     conn = sqlite3.connect(db_path(app))
     prev = audit.GENESIS
-    for i in range(1, 4):
+    for i in range(1, count + 1):
         row = {c: None for c in audit.COLUMNS}
-        row.update(id=i, ts=f"2025-01-0{i}T00:00:00.000000Z", phase="event", action="auth.login",
-                   outcome="success", operator="old", prev_hash=prev)  # fmt: skip
+        row.update(
+            id=i, ts=f"2025-01-{i:02d}T00:00:00.000000Z", phase="event",
+            action="auth.login", outcome="success", operator="old", prev_hash=prev,
+        )  # fmt: skip
         row["hash"] = hashlib.sha256((prev + canonical(row)).encode()).hexdigest()
-        names = ", ".join(row)
         conn.execute(
-            f"INSERT INTO audit_events ({names}) VALUES ({', '.join('?' * len(row))})",  # noqa: S608
+            f"INSERT INTO audit_events ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
             list(row.values()),
         )
         prev = row["hash"]
     conn.commit()
     conn.close()
+
+
+def test_legacy_unkeyed_events_verify_as_a_prefix_only(app):
+    """Events from before the chain was keyed (plain SHA-256, no chain version) still verify
+    as a leading segment; an unkeyed event after keyed ones is refused."""
+    _insert_legacy_events(app, 3)
     _seed_events(app, 2)  # keyed, linked to the legacy head
     result = _verify(app)
     assert result.exit_code == 0, result.output
@@ -728,20 +735,7 @@ def test_full_verification_runs_once_in_the_background(app, monkeypatch, log_str
 
 def test_the_legacy_segment_is_named_from_where_it_starts_after_a_prune(app, tmp_path):
     """A prune that removed the start of a legacy segment: the summary names what is left."""
-    conn = sqlite3.connect(db_path(app))
-    prev = audit.GENESIS
-    for i in range(1, 4):
-        row = {c: None for c in audit.COLUMNS}
-        row.update(id=i, ts=f"2025-01-0{i}T00:00:00.000000Z", phase="event", action="auth.login",
-                   outcome="success", operator="old", prev_hash=prev)  # fmt: skip
-        row["hash"] = hashlib.sha256((prev + canonical(row)).encode()).hexdigest()
-        conn.execute(
-            f"INSERT INTO audit_events ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-            list(row.values()),
-        )
-        prev = row["hash"]
-    conn.commit()
-    conn.close()
+    _insert_legacy_events(app, 3)
     _seed_events(app, 1)
     result = app.test_cli_runner().invoke(
         args=["audit", "prune", "--before", "2025-01-03", "--archive", str(tmp_path / "a.jsonl")]
