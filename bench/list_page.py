@@ -67,7 +67,6 @@ import platform
 import re
 import resource
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -76,7 +75,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +82,9 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from tests.entries_support import form_fields, input_value  # noqa: E402
+from tests.processes import free_port, tail  # noqa: E402
 
 DEFAULT_SIZES = "1000,10000,100000"
 USERNAME = "bench-editor"
@@ -115,25 +116,12 @@ class BenchError(Exception):
     """Setting up or running the benchmark failed (not a finding about the app)."""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def percentile(values: list[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..100)."""
     if not values:
         return float("nan")
     ordered = sorted(values)
     return ordered[max(1, math.ceil(q / 100 * len(ordered))) - 1]
-
-
-def tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return f"(no log at {path})"
 
 
 def say(text: str) -> None:
@@ -175,73 +163,6 @@ def code_state() -> str:
         head, dirty = "unknown commit", ""
     state = f"{head or 'unknown commit'}{' + uncommitted changes' if dirty else ''}"
     return f"{state}, code digest {digest.hexdigest()[:12]}"
-
-
-# ------------------------------------------------------------------------- HTML helpers
-
-
-def input_value(html: str, name: str) -> str | None:
-    """The value of the ``<input name=...>`` in ``html`` (attributes in any order)."""
-    for tag in re.findall(r"<input\b[^>]*>", html):
-        if re.search(rf'\bname="{re.escape(name)}"', tag):
-            value = re.search(r'\bvalue="([^"]*)"', tag)
-            return value[1] if value else ""
-    return None
-
-
-class FormFields(HTMLParser):
-    """What a browser submits for the form with id ``form_id`` (no JavaScript)."""
-
-    def __init__(self, form_id: str) -> None:
-        super().__init__()
-        self.form_id = form_id
-        self.inside = False
-        self.fields: dict[str, str] = {}
-        self.select: str | None = None
-        self.first_option = True
-        self.textarea: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: v or "" for k, v in attrs}
-        if tag == "form" and a.get("id") == self.form_id:
-            self.inside = True
-        if not self.inside:
-            return
-        name = a.get("name")
-        if tag == "input" and name:
-            kind = a.get("type", "text")
-            if kind in ("checkbox", "radio"):
-                if "checked" in a:
-                    self.fields[name] = a.get("value") or "on"
-            elif kind not in ("submit", "button", "reset"):
-                self.fields[name] = a.get("value", "")
-        elif tag == "select" and name:
-            self.select, self.first_option = name, True
-        elif tag == "option" and self.select:
-            if self.first_option or "selected" in a:
-                self.fields[self.select] = a.get("value", "")
-            self.first_option = False
-        elif tag == "textarea" and name:
-            self.textarea = name
-            self.fields[name] = ""
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self.inside = False
-        elif tag == "select":
-            self.select = None
-        elif tag == "textarea":
-            self.textarea = None
-
-    def handle_data(self, data: str) -> None:
-        if self.textarea:
-            self.fields[self.textarea] += data
-
-
-def form_fields(html: str, form_id: str) -> dict[str, str]:
-    parser = FormFields(form_id)
-    parser.feed(html)
-    return parser.fields
 
 
 # ------------------------------------------------------------------------- processes

@@ -62,7 +62,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -78,7 +77,11 @@ from sqlalchemy.pool import NullPool
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # tests.postgres, imported when PostgreSQL is asked for
+    sys.path.insert(0, str(ROOT))  # the tests' helpers (processes, forms, PostgreSQL)
+
+from tests.entries_support import input_value  # noqa: E402
+from tests.processes import free_port, tail  # noqa: E402
+
 BIN = ROOT / ".venv" / "bin"
 PYTHON = BIN / "python" if (BIN / "python").exists() else Path(sys.executable)
 PASSWORD = "load-bench-password-123"
@@ -98,29 +101,6 @@ PG_DATABASE = "vault_console"
 
 class BenchError(Exception):
     """Setting up or running the benchmark failed (not a finding about the app)."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def tail(path: Path, lines: int = 40) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return f"(no log at {path})"
-    return "\n".join(text.splitlines()[-lines:])
-
-
-def input_value(html: str, name: str) -> str | None:
-    """The value of the ``<input name=...>`` in ``html`` (attributes in any order)."""
-    for tag in re.findall(r"<input\b[^>]*>", html):
-        if re.search(rf'\bname="{re.escape(name)}"', tag):
-            value = re.search(r'\bvalue="([^"]*)"', tag)
-            return value[1] if value else ""
-    return None
 
 
 def checked(html: str, name: str) -> bool:

@@ -56,6 +56,15 @@ def hx(client, method: str, path: str, token: str | None = None, **kwargs):
     return client.open(path, method=method, headers=headers, **kwargs)
 
 
+def input_value(html: str, name: str) -> str | None:
+    """The value of the ``<input name=...>`` in ``html`` (attributes in any order)."""
+    for tag in re.findall(r"<input\b[^>]*>", html):
+        if re.search(rf'\bname="{re.escape(name)}"', tag):
+            value = re.search(r'\bvalue="([^"]*)"', tag)
+            return value[1] if value else ""
+    return None
+
+
 def form_fields(html: str, form_id: str):
     """What a browser would submit for the form ``form_id`` in ``html`` (no JavaScript), as a
     MultiDict (repeated names such as ``ids`` keep every value)."""

@@ -80,11 +80,15 @@ def touch(row: OperatorSession) -> None:
     """Record activity (at most every ``TOUCH_SECONDS``)."""
     now = utcnow()
     if (now - row.last_seen_at).total_seconds() >= TOUCH_SECONDS:
-        db.session.execute(
-            update(OperatorSession).where(OperatorSession.id == row.id).values(last_seen_at=now)
-        )
-        db.session.commit()
-        row.last_seen_at = now
+        _set(row, last_seen_at=now)
+
+
+def _set(row: OperatorSession, **values: object) -> None:
+    """Write columns of this browser's row now (and keep the loaded row in step)."""
+    db.session.execute(update(OperatorSession).where(OperatorSession.id == row.id).values(**values))
+    db.session.commit()
+    for name, value in values.items():
+        setattr(row, name, value)
 
 
 def end_current() -> None:
@@ -110,12 +114,7 @@ def start_sudo() -> None:
     row = current()
     if row is None:
         return
-    until = utcnow() + timedelta(seconds=current_app.config["SUDO_SECONDS"])
-    db.session.execute(
-        update(OperatorSession).where(OperatorSession.id == row.id).values(sudo_until=until)
-    )
-    db.session.commit()
-    row.sudo_until = until
+    _set(row, sudo_until=utcnow() + timedelta(seconds=current_app.config["SUDO_SECONDS"]))
 
 
 def sudo_remaining() -> int:
