@@ -228,6 +228,30 @@ def test_more_valid_domains(value):
         ("https://intranet", "“intranet” is not a valid host name."),
         ("https://exa_mple.com", "“exa_mple.com” is not a valid host name."),
         ("https://exa\x00mple.com", "The domain contains control characters."),
+        # refused since the console agrees with the sandbox (test_rules_agree_with_sandbox)
+        (
+            "https://user:pw@portal.example.com",
+            "The domain must not contain a username or password (user:pw@).",
+        ),
+        (
+            "https://printer.local",
+            "“printer.local” is an internal name, which CloudCruise rejects; use the site's "
+            "public host name or IP address.",
+        ),
+        (
+            "https://a.b",
+            "“a.b” is not a valid host name: “b” is not a top-level domain; give a full name "
+            "such as portal.example.com, or an IP address written in full.",
+        ),
+        (
+            "https://-bad-.com",
+            "“-bad-.com” is not a valid host name: a part cannot start or end with a hyphen "
+            "(“-bad-”).",
+        ),
+        (
+            "https://portal..example.com",
+            "“portal..example.com” is not a valid host name: it has an empty part between dots.",
+        ),
     ],
 )
 def test_domain_messages(value, message):
@@ -376,6 +400,8 @@ def test_interval_none_and_messages():
     assert _message(rules.interval, "tomorrow") == (
         "“tomorrow” is not a PostgreSQL interval; try 01:30:00, 90 minutes or 7 days."
     )
+    # below a microsecond it would be sent as 00:00:00, a zero interval
+    assert _message(rules.interval, "0.4 us") == "The interval must be at least one microsecond."
 
 
 @pytest.mark.parametrize(

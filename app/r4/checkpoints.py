@@ -1,4 +1,5 @@
-"""Zero-trust verification of r4 signed checkpoints (other-vaults.md B.4/B.5).
+"""Zero-trust verification of r4 signed checkpoints (docs/r4-api.md, "Checkpoints",
+"Signature scheme", "Verification").
 
 An r4 server serves, next to vault metadata, a checkpoint signed by a client-held key:
 ``{"checkpoint": {...}, "signerUserKeyPairId" | "signerEncryptionKeyId": id, "signature": str}``.
@@ -8,14 +9,16 @@ directory, (2) the signature covers the checkpoint, (3) the checkpoint is about 
 the version never goes back (:func:`rollback_check`; the caller keeps the highest version
 seen per vault / item).
 
-**The signature scheme is not public (B.5).** Everything about it is one pluggable
+**The signature scheme is not public.** Everything about it is one pluggable
 :class:`Scheme`. ``DEFAULT`` holds the reference's proposal, and every part of it is an
 ASSUMPTION until checked against a golden vector from the real r4 SDK or service:
 
 * signed bytes: ``prefix + canonicalize(envelope["checkpoint"])``, no prefix (no
   domain separation), the envelope's other members not signed;
 * canonicalization: RFC 8785 JCS (:func:`jcs`), UTF-8;
-* RSA-PSS with ``hash`` = SHA-256, MGF1 with the same hash, salt length 32 bytes;
+* RSA-PSS with ``hash`` = SHA-256, MGF1 with the same hash; :func:`sign` uses a salt of
+  32 bytes (assumed), verification accepts any salt length the signature carries (PSS
+  recovers it), so a genuine signature made with another salt length still verifies;
 * signature text: standard base64 with padding (RFC 4648 §4).
 
 Entry points: :func:`verify_checkpoint` (signature, signer, vault id, version; with
@@ -139,7 +142,8 @@ class Scheme:
     canonicalize: Callable[[Any], bytes] = jcs
     #: a hash class from ``cryptography.hazmat.primitives.hashes`` (also used by MGF1)
     hash: Callable[[], hashes.HashAlgorithm] = hashes.SHA256
-    #: PSS salt length in bytes, or ``"digest"`` (= hash length) or ``"max"``
+    #: PSS salt length :func:`sign` uses, in bytes, or ``"digest"`` (= hash length) or
+    #: ``"max"``; verifying accepts any (:meth:`verify_pss`)
     salt_length: int | str = 32
     #: ``"base64"`` (RFC 4648 §4, padded) or ``"base64url"`` (§5, padding optional)
     encoding: str = "base64"
@@ -150,11 +154,7 @@ class Scheme:
         return self.prefix + self.canonicalize(checkpoint)
 
     def pss(self, key_bits: int) -> padding.PSS:
-        """PSS padding with an EXPLICIT salt length, for signing and verifying alike.
-
-        ("max" is computed here: OpenSSL treats a symbolic maximum as "auto-detect" when
-        verifying, which would accept any salt length.)
-        """
+        """PSS padding for signing, with an explicit salt length ("max" is computed here)."""
         salt = self.salt_length
         if salt == "digest":
             salt = self.hash().digest_size
@@ -163,6 +163,12 @@ class Scheme:
         elif isinstance(salt, bool) or not isinstance(salt, int) or salt < 0:
             raise ValueError("salt_length must be a non-negative int, 'digest' or 'max'")
         return padding.PSS(mgf=padding.MGF1(self.hash()), salt_length=salt)
+
+    def verify_pss(self) -> padding.PSS:
+        """PSS padding for verifying: any valid salt length (``PSS.AUTO``). The 32 bytes
+        :func:`sign` uses are an assumption; the salt length adds nothing to what a
+        signature proves, so an unproven guess must not reject a genuine one."""
+        return padding.PSS(mgf=padding.MGF1(self.hash()), salt_length=padding.PSS.AUTO)
 
     def encode(self, signature: bytes) -> str:
         if self.encoding == "base64":
@@ -270,7 +276,7 @@ def _check(envelope: Any, signer_keys: Iterable[SignerKey], vault_id: str, schem
     except (ValueError, TypeError, RecursionError) as exc:
         raise _Unverified(f"checkpoint cannot be canonicalized ({exc})") from None
     try:
-        key.verify(raw, message, scheme.pss(key.key_size), scheme.hash())
+        key.verify(raw, message, scheme.verify_pss(), scheme.hash())
     except InvalidSignature:
         raise _Unverified("signature does not match") from None
     # Signed; now what was signed must be what was asked for.

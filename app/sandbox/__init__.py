@@ -2,7 +2,7 @@
 
 A separate Flask app with its own SQLite file, served on a real socket, that the
 official SDK and the console's client can talk to like the real API
-(``/work/shared/cloudcruise-api.md`` is the wire reference; its §8 the checklist).
+(``docs/cloudcruise-api.md`` is the wire reference).
 
 Public API::
 
@@ -24,8 +24,8 @@ Modules: ``store`` (SQLite), ``workspace`` (keys and ids), ``api`` (routes),
 ``computed`` (server-computed fields, rendering), ``tfa`` (codes, inboxes),
 ``seed``, ``faults``, ``ratelimit``, ``countries``, ``errors``, ``server``, ``__main__``.
 
-Choices made where the public docs are silent ([UNCERTAIN] in cloudcruise-api.md)
---------------------------------------------------------------------------------
+Choices made where the public docs are silent (docs/cloudcruise-api.md)
+----------------------------------------------------------------------
 Workspace and auth
 
 - One workspace per sandbox: one API key and one encryption key. ``workspace_id``,
@@ -76,14 +76,17 @@ Validation
   ``forbidNonWhitelisted``, as the backend does on /workflows). The server-computed
   fields (workspace_id, organization_id, site_identifier, created_at, updated_at,
   tfa_email, tfa_phone_number, session_data_set_at, effective_expires_at) are accepted
-  and ignored. ``user_id``, ``user_agent``, ``location``, ``ip_address``, ``session_id``,
-  ``proxy_string`` and ``headers`` (opaque array) are accepted and stored.
-- Null handling: ``null`` clears nullable fields (credentials, tfa_method, user_alias,
-  max_concurrency = unlimited, intervals = no expiry, proxy_setting/proxy_value,
-  provider fields, ...); on the never-null booleans (persist_*, skip_csrf_cookies,
-  allow_multiple_sessions) it resets to false; cookies -> ``[]``, storages -> ``{}``;
-  ``user_id`` -> the creating user; ``permissioned_user_id``/``domain`` cannot be null.
-  An *encrypted* null (the JS SDK encrypts explicit nulls) also clears.
+  and ignored. ``user_id``, ``user_agent``, ``location``, ``session_id``,
+  ``proxy_string`` and ``headers`` (opaque array) are accepted and stored;
+  ``ip_address``, the deprecated legacy target IP, must be an IP address (``""`` clears
+  it).
+- Null handling (see :mod:`app.sandbox.validation`): ``null`` is taken only where the
+  docs give it a meaning, max_concurrency (unlimited) and the two intervals (no
+  expiry), and by persist_* (as false; the JS SDK sends null). Any other field, an
+  *encrypted* null (the JS SDK encrypts explicit nulls) included, is a 400
+  "<field> must not be null: ...". Text fields clear with ``""``, browser state with
+  ``[]`` / ``{}``, flags with ``false``; the credentials, tfa_method, proxy_setting
+  and the provider binding have no documented way to be cleared.
 - Defaults of a new entry: booleans false (``prevent_concurrency_during_login`` too),
   ``max_concurrency`` null (unlimited), no expiry intervals, empty session data.
 - permissioned_user_id: any non-empty string of at most 255 characters (UUIDs not
@@ -92,9 +95,9 @@ Validation
   with an alphabetic TLD; ``localhost``, ``*.localhost``, ``*.local``, ``*.internal`` and
   ``*.localdomain`` are rejected (127.0.0.1 and other IPs are allowed, as the CLI docs
   say); credentials in the URL are rejected; paths, ports and queries are allowed.
-- max_concurrency: integer >= 1 or null. secret_cache_ttl_seconds: integer >= 0 or
-  null. Booleans must be JSON booleans and integers JSON integers (not strings, floats
-  or booleans).
+- max_concurrency: integer >= 1 or null. secret_cache_ttl_seconds: integer >= 0.
+  Booleans must be JSON booleans and integers JSON integers (not strings, floats or
+  booleans).
 - Intervals: PostgreSQL (``01:30:00``, ``7 days``, ``90 minutes``) or ISO 8601
   (``PT36H``), > 0 and <= 10 years, stored and returned in PostgreSQL's output style
   (``"7 days 00:00:00"`` -> ``"7 days"``, ``"PT36H"`` -> ``"1 day 12:00:00"``).
@@ -121,8 +124,8 @@ Validation
   when stored.
 - Providers: secret_provider_id and secret_ref together; the provider must exist and
   the ref be one of its items (400); direct credentials on a provider-backed entry are
-  400; binding a provider on PUT clears the stored credentials; unbinding (both null)
-  clears secret_cache_ttl_seconds, which needs the provider fields.
+  400; binding a provider on PUT clears the stored credentials; secret_cache_ttl_seconds
+  needs the provider fields. Unbinding would take nulls, which are refused.
 
 Computed fields
 
@@ -137,7 +140,8 @@ Computed fields
 - site_identifier: the lower-case hostname (plus port, if any) with every run of
   non-alphanumerics replaced by ``-`` (``portal-availity-com``, ``127-0-0-1-8080``).
   tfa_email: ``info+{permissioned_user_id}+{site_identifier}@cloudcruise.com`` with the
-  id verbatim. tfa_phone_number: ``+14157520196`` when tfa_method is SMS, else null.
+  id verbatim. tfa_phone_number: CloudCruise's default number, ``+14157534639`` (the
+  docs' "+1 415 753-4639" in E.164), when tfa_method is SMS, else null.
 - session_data_set_at: set to now by a write that stores non-empty cookies or
   storage; a write leaving all three empty clears it; other writes keep it.
 - effective_expires_at: null without session data or without intervals; else the
@@ -145,13 +149,15 @@ Computed fields
   ``last use + expiry_time_from_last_use``, where the last use is the internal
   last_used_at (seeded; the sandbox runs no agents) but never earlier than
   session_data_set_at.
-- proxy_string / ip_address / location, deterministic per entry id and setting:
-  random -> ``gate.sandbox-proxy.cloudcruise.dev:7000``, a pseudo-random public IP and a
-  "City, CC"; static -> ``<ip>:7000``, that IP and a pseudo-location derived from it (no
-  GeoIP); country -> ``<cc>.sandbox-proxy.cloudcruise.dev:7000``, a public IP and a city
-  in that country; custom -> ``scheme://host:port`` (credentials stripped, default port
-  80/443/1080), the IP if the host is one, no location; an enabled legacy proxy acts
-  as static (target_ip) or random. Without a proxy, client-sent values are returned.
+- proxy_string / location (the assigned proxy), deterministic per entry id and
+  setting; ``proxy_string`` is ``ip:port`` as the docs show (``[ip]:port`` for IPv6),
+  the port pseudo-random in 10000-65535: random -> a pseudo-random public IP and a
+  "City, CC"; static -> the static IP and a pseudo-location derived from it (no GeoIP);
+  country -> a public IP and a city in that country; custom -> the proxy URL's
+  ``host:port`` (credentials and scheme stripped, default port 80/443/1080; a host
+  name stays a name: the sandbox resolves nothing), no location; an enabled legacy
+  proxy acts as static (target_ip) or random. Without a proxy, client-sent values are
+  returned. ``ip_address`` is not computed: it is the stored legacy target IP.
 - user_id: the workspace's creating user unless the client sets it.
 
 2FA codes

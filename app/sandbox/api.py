@@ -6,12 +6,11 @@ import hmac
 from typing import Any
 
 from flask import Flask, Response, g, request
-from werkzeug.exceptions import HTTPException
 
 from . import tfa
-from .common.fault_middleware import CONTROL_PREFIX, FaultMiddleware
+from .common.emulator import ErrorDialect, create_emulator_app
+from .common.fault_middleware import CONTROL_PREFIX
 from .common.flask_json import json_response as _json
-from .common.flask_json import request_json
 from .entries import VaultService
 from .errors import ApiError, bad_request, error_body, unauthorized
 from .faults import FaultInjector
@@ -21,14 +20,21 @@ from .workspace import Workspace
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
 
-
-def _error_response(exc: ApiError) -> Response:
-    return _json(exc.body, exc.status, exc.headers)
+#: NestJS errors; validation 400s list their messages
+ERRORS = ErrorDialect(
+    error=ApiError,
+    body=error_body,
+    invalid=bad_request,
+    unknown_fields=lambda names: bad_request([f"property {k} should not exist" for k in names]),
+    too_large=(413, "request body must be at most {limit} bytes"),
+    fault_body=False,  # faults.status_response: the NestJS body, with the 429 fields
+    cleared={"success": True},
+)
 
 
 def _body() -> Any:
     """The JSON request body whatever its content type; empty means ``{}``."""
-    return request_json(lambda: bad_request("request body must be valid JSON"))
+    return ERRORS.read_json()
 
 
 def _query_pair() -> tuple[str | None, str | None]:
@@ -47,8 +53,6 @@ def create_sandbox_app(
 
         workspace = open_workspace(store)
     vault = VaultService(store, workspace)
-    app = Flask("app.sandbox")
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     api_key = workspace.api_key.encode()
 
     def presented_key() -> str | None:
@@ -63,29 +67,32 @@ def create_sandbox_app(
         key = presented_key()
         return key is not None and hmac.compare_digest(key.encode(), api_key)
 
-    @app.before_request
-    def guard() -> Response | None:
-        is_control = request.path.startswith(CONTROL_PREFIX)
-        ok = authenticated()
-        if rate_limiter is not None and not is_control:
-            client = f"key:{workspace.api_key}" if ok else f"ip:{request.remote_addr}"
-            decision = rate_limiter.hit(client)
-            g.rate_headers = decision.headers()
-            if not decision.allowed:
-                body = error_body(
-                    429,
-                    limit=decision.limit,
-                    remaining=0,
-                    retryAfterSeconds=decision.retry_after_seconds,
-                )
-                return _json(body, 429, g.rate_headers)
-        if request.routing_exception is not None:
-            return None  # unknown route / wrong method: 404 / 405 whoever asks
-        if is_control and request.path == "/_sandbox/health":
-            return None
-        if not ok:
+    def authenticate() -> None:
+        if not authenticated():
             raise unauthorized()
-        return None
+
+    def rate_limit() -> Response | None:
+        """Counted per API key, or per remote IP without a valid one; controls are exempt."""
+        if rate_limiter is None or request.path.startswith(CONTROL_PREFIX):
+            return None
+        client = f"key:{workspace.api_key}" if authenticated() else f"ip:{request.remote_addr}"
+        decision = rate_limiter.hit(client)
+        g.rate_headers = decision.headers()
+        if decision.allowed:
+            return None
+        body = error_body(
+            429, limit=decision.limit, remaining=0, retryAfterSeconds=decision.retry_after_seconds
+        )
+        return _json(body, 429, g.rate_headers)
+
+    app = create_emulator_app(
+        "app.sandbox",
+        ERRORS,
+        faults,
+        max_body_bytes=MAX_BODY_BYTES,
+        authenticate=authenticate,
+        admit=rate_limit,
+    )
 
     @app.after_request
     def add_headers(response: Response) -> Response:
@@ -94,26 +101,6 @@ def create_sandbox_app(
         if request.path == "/vault/tfa-code":
             response.headers["Cache-Control"] = "no-store"
         return response
-
-    @app.errorhandler(ApiError)
-    def api_error(exc: ApiError) -> Response:
-        return _error_response(exc)
-
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> Response:
-        status = exc.code or 500
-        message = {
-            404: f"Cannot {request.method} {request.path}",
-            405: f"Method {request.method} is not allowed on {request.path}",
-            413: f"request body must be at most {MAX_BODY_BYTES} bytes",
-        }.get(status, exc.description)
-        headers = {k: v for k, v in exc.get_headers() if k == "Allow"}
-        return _json(error_body(status, message), status, headers)
-
-    @app.errorhandler(Exception)
-    def unexpected(exc: Exception) -> Response:  # pragma: no cover - defensive
-        app.logger.exception("sandbox error")
-        return _json(error_body(500, "Internal server error"), 500)
 
     # -- vault -------------------------------------------------------------------------
     @app.get("/vault")
@@ -164,35 +151,8 @@ def create_sandbox_app(
                 raise ApiError(404, "Secret provider not found")
             return _json(db.provider_items_json(provider_id))
 
-    # -- sandbox controls (authenticated, never faulted or rate limited) ----------------
-    @app.get("/_sandbox/health")
-    def health() -> Response:
-        return _json({"status": "ok"})
-
-    @app.post("/_sandbox/faults")
-    def add_fault() -> Response:
-        body = _body()
-        if not isinstance(body, dict):
-            raise bad_request("request body must be a JSON object")
-        allowed = ("kind", "method", "path", "times", "status", "body", "headers", "delay", "size")
-        unknown = [f"property {k} should not exist" for k in body if k not in allowed]
-        if unknown:
-            raise bad_request(unknown)
-        kwargs = {k: body[k] for k in allowed if k in body}
-        try:
-            fault = faults.add(kwargs.pop("kind", None), **kwargs)
-        except (TypeError, ValueError) as exc:
-            raise bad_request(str(exc)) from None
-        return _json(fault.to_dict(), 201)
-
-    @app.get("/_sandbox/faults")
-    def list_faults() -> Response:
-        return _json(faults.list())
-
-    @app.delete("/_sandbox/faults")
-    def clear_faults() -> Response:
-        return _json({"success": True, "cleared": faults.clear()})
-
+    # -- sandbox controls beside health and faults (authenticated, never faulted or rate
+    # limited) -------------------------------------------------------------------------
     @app.delete("/_sandbox/rate-limits")
     def reset_rate_limits() -> Response:
         if rate_limiter is not None:
@@ -217,5 +177,4 @@ def create_sandbox_app(
         puid, domain, code = values.values()
         return _json(tfa.record_email_code(store, puid, domain, code), 201)
 
-    app.wsgi_app = FaultMiddleware(app.wsgi_app, faults)  # type: ignore[method-assign]
     return app

@@ -21,11 +21,12 @@ from urllib.parse import urlsplit
 from app.cloudcruise.countries import CITIES, cities
 from app.cloudcruise.intervals import IntervalError, parse_interval
 
-#: Shared default number SMS codes are routed to ("+1 415 75…" in the docs).
-TFA_PHONE_NUMBER = "+14157520196"
+#: CloudCruise's default number SMS codes are routed to: "+1 415 753-4639" in the create
+#: docs, returned in E.164 (docs/cloudcruise-api.md, "Two-factor").
+TFA_PHONE_NUMBER = "+14157534639"
 TFA_EMAIL_DOMAIN = "cloudcruise.com"
-PROXY_GATEWAY_DOMAIN = "sandbox-proxy.cloudcruise.dev"
-PROXY_GATEWAY_PORT = 7000
+#: ports of assigned managed proxies (the docs' example: ``91.124.2.237:61234``)
+PROXY_PORTS = (10000, 65536)
 
 #: Response fields, in order: the documented list, then the SDK-only extras.
 DOCUMENTED_FIELDS = (
@@ -84,16 +85,11 @@ DEFAULTS: dict[str, Any] = {
     "headers": None,
 }
 
-#: Where a JSON ``null`` cannot be stored, it resets the field to this value.
+#: Non-null fields that accept a JSON ``null`` (the JS SDK sends it): reset to this value.
 NULL_RESETS: dict[str, Any] = {
-    "session_storage": {},
-    "local_storage": {},
-    "cookies": [],
     "persist_local_storage": False,
     "persist_cookies": False,
     "persist_session_storage": False,
-    "allow_multiple_sessions": False,
-    "skip_csrf_cookies": False,
 }
 
 SESSION_FIELDS = ("cookies", "local_storage", "session_storage")
@@ -188,15 +184,17 @@ def public_ip(rng: random.Random) -> str:
             return candidate
 
 
-def _host_port(ip: str, port: int) -> str:
-    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def proxy_assignment(entry: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
-    """``(proxy_string, ip_address, location)`` for the entry's proxy configuration.
+def proxy_assignment(entry: dict[str, Any]) -> tuple[str | None, str | None]:
+    """``(proxy_string, location)``: the proxy assigned for the entry's configuration, as
+    ``ip:port`` (docs/cloudcruise-api.md, "Proxy fields"), and where it is.
 
     Deterministic per entry id and configuration. Without a configured proxy the
-    client-stored values (if any) are returned unchanged.
+    client-stored values (if any) are returned unchanged. ``ip_address`` is not part of
+    it: that is the deprecated legacy target IP, a stored field.
     """
     setting, value = entry.get("proxy_setting"), entry.get("proxy_value")
     legacy = entry.get("proxy")
@@ -205,30 +203,24 @@ def proxy_assignment(entry: dict[str, Any]) -> tuple[str | None, str | None, str
             ("static", legacy["target_ip"]) if legacy.get("target_ip") else ("random", None)
         )
     if not setting:
-        return entry.get("proxy_string"), entry.get("ip_address"), entry.get("location")
+        return entry.get("proxy_string"), entry.get("location")
     rng = _rng(entry["id"], setting, value)
-    gateway = f"gate.{PROXY_GATEWAY_DOMAIN}:{PROXY_GATEWAY_PORT}"
+    port = rng.randrange(*PROXY_PORTS)
     if setting == "random":
         city, cc = rng.choice(_RANDOM_LOCATIONS)
-        return gateway, public_ip(rng), f"{city}, {cc}"
+        return _host_port(public_ip(rng), port), f"{city}, {cc}"
     if setting == "static":
         city, cc = _rng("ip-location", value).choice(_RANDOM_LOCATIONS)
-        return _host_port(value, PROXY_GATEWAY_PORT), value, f"{city}, {cc}"
+        return _host_port(value, port), f"{city}, {cc}"
     if setting == "country" and value in CITIES:
-        return (
-            f"{value.lower()}.{PROXY_GATEWAY_DOMAIN}:{PROXY_GATEWAY_PORT}",
-            public_ip(rng),
-            f"{rng.choice(cities(value))}, {value}",
-        )
+        return _host_port(public_ip(rng), port), f"{rng.choice(cities(value))}, {value}"
     if setting == "custom":
         endpoint = entry.get("custom_proxy_endpoint")
-        host = urlsplit(endpoint).hostname if endpoint else None
-        try:
-            ip = str(ipaddress.ip_address(host)) if host else None
-        except ValueError:
-            ip = None
-        return endpoint, ip, None
-    return None, None, None
+        if not endpoint:
+            return None, None
+        parts = urlsplit(endpoint)  # scheme://host:port, see custom_proxy_endpoint
+        return _host_port(parts.hostname or "", parts.port or 0), None
+    return None, None
 
 
 def custom_proxy_endpoint(url: str) -> str:
@@ -244,14 +236,13 @@ def custom_proxy_endpoint(url: str) -> str:
 # -- rendering --------------------------------------------------------------------------
 def render(entry: dict[str, Any]) -> dict[str, Any]:
     """The API response object for a stored entry."""
-    proxy_string, ip_address, location = proxy_assignment(entry)
+    proxy_string, location = proxy_assignment(entry)
     computed = {
         "site_identifier": site_identifier(entry["domain"]),
         "tfa_email": tfa_email(entry["permissioned_user_id"], entry["domain"]),
         "tfa_phone_number": TFA_PHONE_NUMBER if entry.get("tfa_method") == "SMS" else None,
         "effective_expires_at": effective_expires_at(entry),
         "proxy_string": proxy_string,
-        "ip_address": ip_address,
         "location": location,
     }
     out: dict[str, Any] = {}

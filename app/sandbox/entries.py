@@ -20,6 +20,7 @@ from .errors import ApiError, bad_request, conflict, invalid_encryption, not_fou
 from .store import DuplicateEntry, EntryRow, Store, Tables
 from .validation import (
     ENCRYPTED_FIELDS,
+    NULL_PROBLEM,
     check_entry_body,
     country_problem,
     custom_proxy_problem,
@@ -143,12 +144,11 @@ class VaultService:
                 value = decrypt_value(changes[name], self.workspace.encryption_key)
             except DecryptionError:
                 raise invalid_encryption(name) from None
-            if value is None:
-                changes[name] = None  # an encrypted null (the JS SDK sends these) clears
-            else:
-                plain[name] = value
+            plain[name] = value
         wrong = [
-            f"{n} must decrypt to a string" for n, v in plain.items() if not isinstance(v, str)
+            f"{n} {NULL_PROBLEM}" if v is None else f"{n} must decrypt to a string"
+            for n, v in plain.items()
+            if not isinstance(v, str)
         ]
         if wrong:
             raise bad_request(wrong)
@@ -168,8 +168,6 @@ class VaultService:
         before = dict(entry)
         for name, value in changes.items():
             entry[name] = computed.NULL_RESETS.get(name, value) if value is None else value
-        if "user_id" in changes and changes["user_id"] is None:
-            entry["user_id"] = self.workspace.user_id
         problems += self._provider_rules(db, before, entry, changes, creating=creating)
         problems += self._tfa_rules(entry, changes, decrypted)
         problems += self._proxy_rules(before, entry, changes, decrypted)

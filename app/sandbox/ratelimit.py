@@ -1,4 +1,4 @@
-"""Sliding-window rate limiter (cloudcruise-api.md §6), in memory, per process.
+"""Sliding-window rate limiter (docs/cloudcruise-api.md), in memory, per process.
 
 Each client (an API key, or the remote IP for unauthenticated requests) has a log of
 the times of its admitted requests. A request is admitted when every window still has

@@ -334,6 +334,7 @@ def seed_entry(i: int, workspace: Workspace, providers: list[dict], now: datetim
     if proxy == "legacy":
         target = computed.public_ip(rng) if rng.random() < 0.5 else None
         entry["proxy"] = {"enable": True, **({"target_ip": target} if target else {})}
+        entry["ip_address"] = target  # the deprecated legacy target IP, set by old clients
     elif proxy == "static":
         entry.update(proxy_setting="static", proxy_value=computed.public_ip(rng))
     elif proxy == "country":

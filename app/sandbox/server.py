@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from werkzeug.serving import BaseWSGIServer
-
 from .api import create_sandbox_app
-from .common.serving import RunningServer, serve
+from .common.serving import RunningServer, closed_on_failure, serve
 from .faults import FaultInjector
 from .ratelimit import DEFAULT_RATE_LIMITS, RateLimiter
 from .seed import seed_store
@@ -20,22 +18,8 @@ class RunningSandbox(RunningServer):
 
     THREAD_NAME = "cloudcruise-sandbox"
     store: Store
-
-    def __init__(
-        self,
-        server: BaseWSGIServer,
-        store: Store,
-        workspace: Workspace,
-        faults: FaultInjector,
-        rate_limiter: RateLimiter | None,
-        seeded: bool,
-    ) -> None:
-        self.workspace = workspace
-        self.faults = faults
-        self.rate_limiter = rate_limiter
-        #: True when this start seeded the store (it had never been seeded).
-        self.seeded = seeded
-        super().__init__(server, store)
+    workspace: Workspace
+    rate_limiter: RateLimiter | None
 
     @property
     def api_key(self) -> str:
@@ -75,14 +59,10 @@ def start_sandbox(
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError("seed must be a non-negative integer")
     store = Store(data)
-    try:
+    with closed_on_failure(store):
         workspace = open_workspace(store, api_key=api_key, encryption_key=encryption_key)
         seeded = seed_store(store, workspace, seed)
         faults = FaultInjector()
         limiter = RateLimiter(rate_limits) if rate_limits is not None else None
-        app = create_sandbox_app(store, faults, limiter, workspace)
-        server = serve(host, port, app)
-    except BaseException:
-        store.close()
-        raise
-    return RunningSandbox(server, store, workspace, faults, limiter, seeded)
+        server = serve(host, port, create_sandbox_app(store, faults, limiter, workspace))
+    return RunningSandbox(server, store, faults, seeded, workspace=workspace, rate_limiter=limiter)

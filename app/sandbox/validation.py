@@ -6,6 +6,15 @@ property it concerns (``"max_concurrency must not be less than 1"``), all of the
 reported together as a 400. Checks that need the stored entry, the workspace key or
 the provider list live in :mod:`app.sandbox.entries`; the value checks they use are
 here.
+
+``null``, the same on POST and PUT (docs/cloudcruise-api.md, "Null on update"): the
+docs give it a meaning for three fields only, ``max_concurrency`` (unlimited) and the two
+expiry intervals (no expiry), and those take it. The ``persist_*`` flags take it too, as
+false: the JS SDK sends null there. Every other field answers 400 "<field> must not be
+null: ..." (the credentials, ``tfa_method``, the proxy and provider fields included),
+so the sandbox catches a client that relies on an undocumented null. An *encrypted*
+null (the JS SDK encrypts explicit nulls) is refused the same way. ``id: null`` counts
+as absent; the server-computed fields are ignored whatever their value.
 """
 
 from __future__ import annotations
@@ -44,6 +53,11 @@ IGNORED_FIELDS = frozenset(
     }
 )
 
+NULL_PROBLEM = (
+    "must not be null: the API documents null only for max_concurrency, "
+    "expiry_time_from_last_use and expiry_time_from_session_data_set"
+)
+
 MAX_ID_LENGTH = 255
 MAX_DOMAIN_LENGTH = 2048
 MAX_STRING_LENGTH = 4096
@@ -60,10 +74,8 @@ Checker = Callable[[str, Any], tuple[Any, Problems]]
 
 
 # -- scalar checkers: (field, value) -> (cleaned value, problems) -------------------------
-def _string(max_length: int = MAX_STRING_LENGTH, *, nullable: bool = True) -> Checker:
+def _string(max_length: int = MAX_STRING_LENGTH) -> Checker:
     def check(field: str, value: Any) -> tuple[Any, Problems]:
-        if value is None and nullable:
-            return None, []
         if not isinstance(value, str):
             return value, [f"{field} must be a string"]
         if len(value) > max_length:
@@ -84,15 +96,13 @@ def _identifier(field: str, value: Any) -> tuple[Any, Problems]:
 
 
 def _boolean(field: str, value: Any) -> tuple[Any, Problems]:
-    if value is None or isinstance(value, bool):
+    if isinstance(value, bool):
         return value, []
     return value, [f"{field} must be a boolean value"]
 
 
 def _integer(minimum: int) -> Checker:
     def check(field: str, value: Any) -> tuple[Any, Problems]:
-        if value is None:
-            return None, []
         if type(value) is not int:
             return value, [f"{field} must be an integer number"]
         if value < minimum:
@@ -104,7 +114,7 @@ def _integer(minimum: int) -> Checker:
 
 def _enum(values: tuple[str, ...]) -> Checker:
     def check(field: str, value: Any) -> tuple[Any, Problems]:
-        if value is None or value in values:
+        if value in values:
             return value, []
         return value, [f"{field} must be one of the following values: {', '.join(values)}"]
 
@@ -112,8 +122,6 @@ def _enum(values: tuple[str, ...]) -> Checker:
 
 
 def _interval(field: str, value: Any) -> tuple[Any, Problems]:
-    if value is None:
-        return None, []
     if not isinstance(value, str):
         return value, [f"{field} must be a string (a PostgreSQL interval such as 01:30:00)"]
     try:
@@ -123,20 +131,18 @@ def _interval(field: str, value: Any) -> tuple[Any, Problems]:
 
 
 def _object(field: str, value: Any) -> tuple[Any, Problems]:
-    if value is None or isinstance(value, dict):
+    if isinstance(value, dict):
         return value, []
     return value, [f"{field} must be an object"]
 
 
 def _array(field: str, value: Any) -> tuple[Any, Problems]:
-    if value is None or isinstance(value, list):
+    if isinstance(value, list):
         return value, []
     return value, [f"{field} must be an array"]
 
 
 def _entry_id(field: str, value: Any) -> tuple[Any, Problems]:
-    if value is None:
-        return None, []
     if not isinstance(value, str):
         return value, [f"{field} must be a UUID"]
     try:
@@ -159,8 +165,6 @@ _COOKIE_BOOLEANS = ("httpOnly", "hostOnly", "secure", "session")
 
 
 def _cookies(field: str, value: Any) -> tuple[Any, Problems]:
-    if value is None:
-        return None, []
     if not isinstance(value, list):
         return value, [f"{field} must be an array"]
     problems: Problems = []
@@ -185,8 +189,6 @@ def _cookies(field: str, value: Any) -> tuple[Any, Problems]:
 
 
 def _legacy_proxy(field: str, value: Any) -> tuple[Any, Problems]:
-    if value is None:
-        return None, []
     if not isinstance(value, dict):
         return value, [f"{field} must be an object"]
     problems = [f"{field}.property {k} should not exist" for k in value if k not in _PROXY_KEYS]
@@ -203,7 +205,32 @@ def _legacy_proxy(field: str, value: Any) -> tuple[Any, Problems]:
 
 _PROXY_KEYS = ("enable", "target_ip")
 
-#: Every writable property and its checker.
+
+def _ip_address(field: str, value: Any) -> tuple[Any, Problems]:
+    """The deprecated legacy target IP: an IP address; ``""`` clears it."""
+    if value == "":
+        return None, []
+    if not is_ip(value):
+        return value, [f"{field} must be an ip address"]
+    return value, []
+
+
+#: Writable properties that take ``null``: the three the docs give a meaning (unlimited,
+#: no expiry), the ``persist_*`` flags (the JS SDK sends null; stored as false) and ``id``
+#: (null: not given).
+NULLABLE = frozenset(
+    {
+        "max_concurrency",
+        "expiry_time_from_last_use",
+        "expiry_time_from_session_data_set",
+        "persist_cookies",
+        "persist_local_storage",
+        "persist_session_storage",
+        "id",
+    }
+)
+
+#: Every writable property and its checker (never called with ``null``).
 WRITABLE: dict[str, Checker] = {
     "id": _entry_id,
     "permissioned_user_id": _identifier,
@@ -235,7 +262,7 @@ WRITABLE: dict[str, Checker] = {
     "user_id": _string(MAX_ID_LENGTH),
     "user_agent": _string(),
     "location": _string(),
-    "ip_address": _string(),
+    "ip_address": _ip_address,
     "session_id": _string(),
     "headers": _array,
     "proxy_string": _string(),
@@ -258,6 +285,11 @@ def check_entry_body(body: Any, *, require_identity: bool) -> dict[str, Any]:
         checker = WRITABLE.get(name)
         if checker is None:
             problems.append(f"property {name} should not exist")
+            continue
+        if value is None:
+            if name not in NULLABLE:
+                problems.append(f"{name} {NULL_PROBLEM}")
+            changes[name] = None
             continue
         cleaned, found = checker(name, value)
         problems.extend(found)

@@ -2,8 +2,10 @@
 
 Each rule takes what the operator typed and returns the value to send, or raises
 :class:`RuleError` with a message meant to sit beside that field. :func:`cross_field`
-checks combinations. The rules mirror what the real API enforces (cloudcruise-api.md §2)
-so bad input is caught here, with a specific message, before anything is sent upstream.
+checks combinations. The rules mirror what the real API enforces (docs/cloudcruise-api.md)
+so bad input is caught here, with a specific message, before anything is sent upstream;
+tests/test_rules_agree_with_sandbox.py checks that they never accept what the sandbox's
+own validation refuses.
 """
 
 from __future__ import annotations
@@ -49,7 +51,9 @@ def permissioned_user_id(value: Any) -> str:
 
 
 def domain(value: Any) -> str:
-    """A valid http(s) URL with a real host; ``localhost`` is rejected as the API does."""
+    """A valid http(s) URL with a real host: an IP address or a public host name (labels
+    of letters, digits and inner hyphens, an alphabetic top-level domain). ``localhost``
+    and internal names are rejected as the API does, and so are credentials in the URL."""
     text = _text(value, max_len=2048, what="The domain").strip()
     if not text:
         raise RuleError("Enter the domain, a URL such as https://portal.example.com.")
@@ -65,11 +69,43 @@ def domain(value: Any) -> str:
         raise RuleError("The domain has an invalid port.") from None
     if not host:
         raise RuleError("The domain URL has no host name.")
-    if host == "localhost" or host.endswith(".localhost"):
+    if parts.username is not None or parts.password is not None:
+        raise RuleError("The domain must not contain a username or password (user:pw@).")
+    name = host.rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
         raise RuleError("localhost is rejected by CloudCruise; use http://127.0.0.1:<port>.")
-    if not _is_ip(host) and ("." not in host or not re.fullmatch(r"[a-z0-9.-]+", host)):
-        raise RuleError(f"“{host}” is not a valid host name.")
+    if name.endswith(_INTERNAL_SUFFIXES):
+        raise RuleError(
+            f"“{host}” is an internal name, which CloudCruise rejects; use the site's public "
+            "host name or IP address."
+        )
+    if not _is_ip(host):
+        problem = _host_name_problem(name)
+        if problem is not None:
+            raise RuleError(f"“{host}” is not a valid host name{problem}.")
     return text
+
+
+def _host_name_problem(name: str) -> str | None:
+    """Why ``name`` is not a public DNS name (a suffix for the message: ``""`` for the
+    plain message), or None."""
+    labels = name.split(".")
+    if len(labels) < 2 or not all(re.fullmatch(r"[a-z0-9-]*", label) for label in labels):
+        return ""
+    if not all(labels):
+        return ": it has an empty part between dots"
+    long = next((label for label in labels if len(label) > 63), None)
+    if long is not None:
+        return ": a part between dots is longer than 63 characters"
+    edge = next((label for label in labels if label[0] == "-" or label[-1] == "-"), None)
+    if edge is not None:
+        return f": a part cannot start or end with a hyphen (“{edge}”)"
+    if not _TOP_LABEL.match(labels[-1]):
+        return (
+            f": “{labels[-1]}” is not a top-level domain; give a full name such as "
+            "portal.example.com, or an IP address written in full"
+        )
+    return None
 
 
 def alias(value: Any) -> str | None:
@@ -135,9 +171,12 @@ def interval(value: Any) -> str | None:
     if not text:
         return None
     try:
-        return format_interval(parse_interval(text))
+        delta = parse_interval(text)
     except IntervalError as exc:
         raise RuleError(str(exc)) from None
+    if not delta:  # below a microsecond: would be sent as 00:00:00, a zero interval
+        raise RuleError("The interval must be at least one microsecond.")
+    return format_interval(delta)
 
 
 def max_concurrency(value: Any) -> int | None:

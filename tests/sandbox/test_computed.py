@@ -34,10 +34,11 @@ def test_site_identifier_and_tfa_email(api, domain, slug):
 
 def test_tfa_phone_number_only_for_sms(api):
     sms = api.create(tfa_method="SMS")
-    assert sms["tfa_phone_number"] == computed.TFA_PHONE_NUMBER
-    assert sms["tfa_phone_number"].startswith("+141575")
+    # CloudCruise's default number, "+1 415 753-4639" in the docs, in E.164
+    assert sms["tfa_phone_number"] == computed.TFA_PHONE_NUMBER == "+14157534639"
     assert api.create(tfa_method="EMAIL")["tfa_phone_number"] is None
-    switched = api.put("/vault", json={**pair(sms), "tfa_method": None}).json()
+    assert api.create()["tfa_phone_number"] is None
+    switched = api.put("/vault", json={**pair(sms), "tfa_method": "EMAIL"}).json()
     assert switched["tfa_phone_number"] is None
 
 
@@ -100,49 +101,73 @@ def _public(ip):
     return ipaddress.ip_address(ip).is_global
 
 
+def _ip_port(proxy_string):
+    """``(ip, port)`` of an assigned proxy, ``ip:port`` as the docs show it."""
+    host, _, port = proxy_string.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
 def test_random_proxy_assignment(api):
     entry = api.create(proxy_setting="random")
-    assert entry["proxy_string"] == "gate.sandbox-proxy.cloudcruise.dev:7000"
-    assert _public(entry["ip_address"])
+    ip, port = _ip_port(entry["proxy_string"])
+    assert _public(ip) and 10000 <= port <= 65535
+    assert entry["ip_address"] is None  # the legacy target IP: not the assigned proxy
     city, cc = entry["location"].split(", ")
     assert city and len(cc) == 2
     # deterministic: re-reading or an unrelated update keeps the assignment
     again = api.put("/vault", json={**pair(entry), "user_alias": "x"}).json()
-    assert (again["ip_address"], again["location"]) == (entry["ip_address"], entry["location"])
+    assert (again["proxy_string"], again["location"]) == (entry["proxy_string"], entry["location"])
 
 
 def test_static_proxy_assignment(api):
     entry = api.create(proxy_setting="static", proxy_value="203.0.113.7")
-    assert entry["ip_address"] == "203.0.113.7"
-    assert entry["proxy_string"] == "203.0.113.7:7000"
+    assert _ip_port(entry["proxy_string"])[0] == "203.0.113.7"
+    assert entry["ip_address"] is None
     assert ", " in entry["location"]
+    v6 = api.create(proxy_setting="static", proxy_value="2001:db8::7")
+    assert v6["proxy_string"].startswith("[2001:db8::7]:")
 
 
 def test_country_proxy_assignment(api):
     entry = api.create(proxy_setting="country", proxy_value="DE")
-    assert entry["proxy_string"] == "de.sandbox-proxy.cloudcruise.dev:7000"
-    assert _public(entry["ip_address"])
+    assert _public(_ip_port(entry["proxy_string"])[0])
     assert entry["location"].endswith(", DE")
 
 
 def test_custom_proxy_assignment_strips_credentials(api):
     url = "socks5://agent:s3cret@45.77.112.9:1080"
     entry = api.create(proxy_setting="custom", proxy_value=api.enc(url))
-    assert entry["proxy_string"] == "socks5://45.77.112.9:1080"
-    assert entry["ip_address"] == "45.77.112.9" and entry["location"] is None
+    assert entry["proxy_string"] == "45.77.112.9:1080"
+    assert entry["ip_address"] is None and entry["location"] is None
     assert "s3cret" not in str(entry)
     named = api.create(proxy_setting="custom", proxy_value=api.enc("http://u:p@pr.oxylabs.io"))
-    assert named["proxy_string"] == "http://pr.oxylabs.io:80" and named["ip_address"] is None
+    assert named["proxy_string"] == "pr.oxylabs.io:80"  # a host name is not resolved
 
 
 def test_legacy_proxy_assignment(api):
     entry = api.create(proxy={"enable": True, "target_ip": "198.51.100.4"})
     assert entry["proxy"] == {"enable": True, "target_ip": "198.51.100.4"}
-    assert entry["ip_address"] == "198.51.100.4"
+    assert _ip_port(entry["proxy_string"])[0] == "198.51.100.4"
     plain = api.create(proxy={"enable": True})
-    assert plain["proxy_string"] == "gate.sandbox-proxy.cloudcruise.dev:7000"
+    assert _public(_ip_port(plain["proxy_string"])[0])
     off = api.create(proxy={"enable": False})
     assert (off["proxy_string"], off["ip_address"], off["location"]) == (None, None, None)
+
+
+def test_ip_address_is_the_stored_legacy_target_ip(api):
+    """Deprecated "legacy field for target IP address": written by the client (PUT
+    included), returned as stored whatever proxy is assigned."""
+    entry = api.create(proxy_setting="random", ip_address="198.51.100.9")
+    assert entry["ip_address"] == "198.51.100.9"
+    assert _ip_port(entry["proxy_string"])[0] != "198.51.100.9"
+    moved = api.put("/vault", json={**pair(entry), "ip_address": "2001:db8::1"}).json()
+    assert moved["ip_address"] == "2001:db8::1"
+    assert moved["proxy_string"] == entry["proxy_string"]
+    cleared = api.put("/vault", json={**pair(entry), "ip_address": ""}).json()
+    assert cleared["ip_address"] is None
+    r = api.put("/vault", json={**pair(entry), "ip_address": "gate.example.com"})
+    assert r.status_code == 400
+    assert r.json()["message"] == ["ip_address must be an ip address"]
 
 
 def test_no_proxy_means_null_assignment(api):

@@ -54,7 +54,7 @@ def test_create_get_update_delete_round_trip(sdk, standalone):
     assert created.password == "Tr0ub4dor&3"
     assert created.tfa_secret == secret
     assert created.proxy_value == "socks5://agent:pw@45.77.112.9:1080"
-    assert created.proxy_string == "socks5://45.77.112.9:1080"
+    assert created.proxy_string == "45.77.112.9:1080"  # the assigned proxy, ip:port
     assert created.expiry_time_from_session_data_set == "7 days"
     assert created.id and created.tfa_email == (
         "info+sdk-user-1+provider-availity-com@cloudcruise.com"

@@ -145,7 +145,7 @@ def test_seeded_secrets_decrypt_and_authenticator_secrets_are_valid(seeded):
         if entry["proxy_setting"] == "custom":
             url = urlsplit(decrypt_value(entry["proxy_value"], seeded.encryption_key))
             assert url.password and url.password not in entry["proxy_string"]
-            assert entry["proxy_string"] == f"{url.scheme}://{url.hostname}:{url.port}"
+            assert entry["proxy_string"] == f"{url.hostname}:{url.port}"
 
 
 def test_listing_10000_entries_returns_them_all_as_valid_json(tmp_path):

@@ -7,6 +7,7 @@ import pytest
 from sandbox_helpers import uid
 
 from app.cloudcruise.crypto import encrypt_value, generate_key
+from app.sandbox.validation import NULL_PROBLEM, NULLABLE, WRITABLE
 
 DOMAIN = "https://secure.uhcprovider.com"
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -78,7 +79,7 @@ def test_all_documented_writable_fields_are_accepted(api):
         skip_csrf_cookies=True,
         allow_multiple_sessions=True,
         max_concurrency=None,
-        prevent_concurrency_during_login=None,
+        prevent_concurrency_during_login=True,
         expiry_time_from_last_use=None,
         expiry_time_from_session_data_set="7 days 00:00:00",
         proxy={"enable": False},
@@ -95,8 +96,8 @@ def test_all_documented_writable_fields_are_accepted(api):
     assert entry["user_id"] == "7b0f5d7e-5f0a-4a8e-9d51-9d3f2f0b7c11"
     assert entry["headers"] == [{"name": "X-Test", "value": "1"}]
     assert entry["proxy"] == {"enable": False}
-    assert entry["persist_local_storage"] is False  # null resets a non-null boolean
-    assert entry["prevent_concurrency_during_login"] is None
+    assert entry["persist_local_storage"] is False  # null (the JS SDK sends it): false
+    assert entry["prevent_concurrency_during_login"] is True
     # no proxy configured: client-set assignment fields are kept
     assert (entry["proxy_string"], entry["ip_address"], entry["location"]) == (
         "p:1",
@@ -133,7 +134,7 @@ def test_all_documented_writable_fields_are_accepted(api):
         ("proxy_setting", "rotating", PROXY_ENUM),
         ("user_name", 123, "user_name must be a string"),
         ("permissioned_user_id", "", "permissioned_user_id should not be empty"),
-        ("permissioned_user_id", None, "permissioned_user_id must be a string"),
+        ("permissioned_user_id", None, f"permissioned_user_id {NULL_PROBLEM}"),
         ("permissioned_user_id", "x" * 256, TOO_LONG),
     ],
 )
@@ -265,8 +266,8 @@ def test_authenticator_may_use_the_stored_secret(api):
     pair = {"permissioned_user_id": entry["permissioned_user_id"], "domain": entry["domain"]}
     r = api.put("/vault", json={**pair, "tfa_method": "AUTHENTICATOR"})
     assert r.status_code == 200 and r.json()["tfa_method"] == "AUTHENTICATOR"
-    r = api.put("/vault", json={**pair, "tfa_secret": None})
-    assert messages(r) == ["tfa_secret is required when tfa_method is AUTHENTICATOR"]
+    r = api.put("/vault", json={**pair, "tfa_method": "EMAIL", "tfa_secret": None})
+    assert messages(r) == [f"tfa_secret {NULL_PROBLEM}"]  # no documented way to remove it
 
 
 # -- encryption ----------------------------------------------------------------------------
@@ -292,11 +293,14 @@ def test_raw_non_json_encryption_is_rejected(api, box):
     assert post(api, password=raw).status_code == 401
 
 
-def test_ciphertext_of_a_non_string_is_a_400_and_of_null_clears(api):
+def test_ciphertext_of_a_non_string_or_of_null_is_a_400(api):
     assert messages(post(api, password=api.enc(1234))) == ["password must decrypt to a string"]
     entry = api.create(password=api.enc("pw"))
     pair = {"permissioned_user_id": entry["permissioned_user_id"], "domain": entry["domain"]}
-    assert api.put("/vault", json={**pair, "password": api.enc(None)}).json()["password"] is None
+    # the JS SDK encrypts an explicit null: an undocumented null all the same
+    r = api.put("/vault", json={**pair, "password": api.enc(None)})
+    assert messages(r) == [f"password {NULL_PROBLEM}"]
+    assert api.one(**pair).json()["password"] == entry["password"]
 
 
 def test_encryption_is_checked_on_update_too(api):
@@ -461,11 +465,10 @@ def test_binding_and_unbinding_a_provider(api, provider):
     assert bound["user_name"] is None and bound["password"] is None  # replaced by the provider
     r = api.put("/vault", json={**pair, "password": api.enc("again")})
     assert messages(r)[0].startswith("password must not be set on a provider-backed")
-    unbound = api.put(
-        "/vault", json={**pair, "secret_provider_id": None, "secret_ref": None}
-    ).json()
-    assert unbound["secret_provider_id"] is None and unbound["secret_cache_ttl_seconds"] is None
-    assert api.put("/vault", json={**pair, "password": api.enc("again")}).status_code == 200
+    # unbinding would take nulls: the API documents none for these fields
+    r = api.put("/vault", json={**pair, "secret_provider_id": None, "secret_ref": None})
+    assert messages(r) == [f"secret_provider_id {NULL_PROBLEM}", f"secret_ref {NULL_PROBLEM}"]
+    assert api.one(**pair).json()["secret_provider_id"] == provider_id
 
 
 def test_every_message_names_its_field(api):
@@ -488,13 +491,31 @@ def test_every_message_names_its_field(api):
         }
 
 
-def test_unbinding_a_provider_from_an_authenticator_entry_needs_a_secret(api, provider):
-    provider_id, ref = provider
-    entry = api.create(tfa_method="AUTHENTICATOR", secret_provider_id=provider_id, secret_ref=ref)
+# -- null ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "field", sorted(set(WRITABLE) - NULLABLE - {"permissioned_user_id", "domain"})
+)
+def test_null_is_refused_where_the_docs_give_it_no_meaning(api, field):
+    entry = api.create()
     pair = {"permissioned_user_id": entry["permissioned_user_id"], "domain": entry["domain"]}
-    unbind = {**pair, "secret_provider_id": None, "secret_ref": None}
-    assert messages(api.put("/vault", json=unbind)) == [
-        "tfa_secret is required when tfa_method is AUTHENTICATOR"
-    ]
-    r = api.put("/vault", json={**unbind, "tfa_secret": api.enc(SECRET)})
-    assert r.status_code == 200 and r.json()["secret_provider_id"] is None
+    r = api.put("/vault", json={**pair, field: None})
+    assert r.status_code == 400 and messages(r) == [f"{field} {NULL_PROBLEM}"]
+    assert messages(post(api, **{field: None})) == [f"{field} {NULL_PROBLEM}"]
+
+
+def test_null_is_taken_where_documented_and_by_the_persist_flags(api):
+    entry = api.create(
+        allow_multiple_sessions=True,
+        max_concurrency=2,
+        expiry_time_from_last_use="01:30:00",
+        expiry_time_from_session_data_set="7 days",
+        persist_cookies=True,
+    )
+    pair = {"permissioned_user_id": entry["permissioned_user_id"], "domain": entry["domain"]}
+    names = ("max_concurrency", "expiry_time_from_last_use", "expiry_time_from_session_data_set")
+    updated = api.put("/vault", json={**pair, **dict.fromkeys((*names, "persist_cookies"))})
+    assert updated.status_code == 200, updated.text
+    assert all(updated.json()[name] is None for name in names)  # unlimited, no expiry
+    assert updated.json()["persist_cookies"] is False  # the JS SDK sends null here
+    assert NULLABLE - {"id"} == {*names, "persist_cookies", "persist_local_storage",
+                                 "persist_session_storage"}  # fmt: skip

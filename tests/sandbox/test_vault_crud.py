@@ -109,7 +109,9 @@ def test_put_merges_and_keeps_omitted_fields(api):
     assert api.one(entry["permissioned_user_id"], entry["domain"]).json() == updated
 
 
-def test_put_null_clears_nullable_fields_and_resets_booleans(api):
+def test_put_clears_with_the_documented_values(api):
+    """null where the docs give it a meaning, "" for text, false for flags, [] / {} for
+    browser state; the other nulls are refused (test_validation)."""
     entry = api.create(
         user_name=api.enc("u"),
         user_alias="alias",
@@ -119,10 +121,10 @@ def test_put_null_clears_nullable_fields_and_resets_booleans(api):
         cookies=[COOKIE],
     )
     pair = {"permissioned_user_id": entry["permissioned_user_id"], "domain": entry["domain"]}
-    names = ("user_name", "user_alias", "max_concurrency", "allow_multiple_sessions")
-    names += ("expiry_time_from_last_use", "cookies")
-    updated = api.put("/vault", json={**pair, **dict.fromkeys(names)}).json()
-    assert updated["user_name"] is None and updated["user_alias"] is None
+    cleared = {"max_concurrency": None, "expiry_time_from_last_use": None, "user_alias": ""}
+    cleared |= {"allow_multiple_sessions": False, "cookies": []}
+    updated = api.put("/vault", json={**pair, **cleared}).json()
+    assert updated["user_alias"] == "" and updated["user_name"] == entry["user_name"]
     assert updated["max_concurrency"] is None
     assert updated["allow_multiple_sessions"] is False
     assert updated["expiry_time_from_last_use"] is None

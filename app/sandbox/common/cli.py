@@ -1,5 +1,7 @@
-"""What the emulators' ``python -m`` entry points share: ``--host``/``--port``/``--data``,
-the error messages and exit codes, and serving until SIGINT/SIGTERM.
+"""The emulators' ``python -m`` entry point: one :class:`EmulatorCommand` subclass per
+emulator declares its own flags, how to start it and what its banner says; the ``--host`` /
+``--port`` / ``--data`` flags, the error messages and exit codes, and serving until
+SIGINT/SIGTERM are shared.
 
 Exit codes: 0 stopped by SIGINT/SIGTERM, 1 cannot serve, 2 bad arguments.
 """
@@ -11,16 +13,93 @@ import os
 import signal
 import sqlite3
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
+
+#: where the emulators keep their data files by default
+INSTANCE_DIR = Path(__file__).resolve().parents[3] / "instance"
 
 
 class Stoppable(Protocol):
     def stop(self) -> None: ...
 
 
+class Serving(Stoppable, Protocol):
+    base_url: str
+
+
 R = TypeVar("R", bound=Stoppable)
+E = TypeVar("E", bound=Serving)
+
+
+class EmulatorCommand(Generic[E]):
+    """``python -m <prog>``: serve one emulator until stopped. A subclass per emulator sets
+    the class attributes and :meth:`start` (and :meth:`options`, :meth:`secrets`,
+    :meth:`check`, :meth:`details` where it has any); its docstring is the description.
+
+    Prints ``<ENV>_BASE_URL=<url>`` and ``<ENV>_<NAME>=<value>`` for each secret the
+    emulator chose itself, ready to paste into ``.env``; then a "serving" line on stderr.
+    """
+
+    prog: ClassVar[str]
+    #: "CloudCruise vault sandbox": the serving line's subject
+    title: ClassVar[str]
+    #: prefix of the banner's variables: ``CLOUDCRUISE``, ``QODER``, ``R4``
+    env: ClassVar[str]
+    default_port: ClassVar[int]
+    #: file name in ``instance/``
+    data_file: ClassVar[str]
+
+    def start(self, args: argparse.Namespace, **where: Any) -> E:
+        """Start the emulator at ``where`` (``data``, ``host``, ``port``) with the parsed
+        arguments; ``ValueError`` means bad arguments."""
+        raise NotImplementedError
+
+    def options(self, parser: argparse.ArgumentParser) -> None:
+        """Add the emulator's own flags (``--host``, ``--port``, ``--data`` are there)."""
+
+    def check(self, parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+        """Refuse bad arguments with ``parser.error``."""
+
+    def secrets(self, running: E) -> Iterable[tuple[str, str]]:
+        """``(NAME, value)`` of the secrets the emulator generated."""
+        return ()
+
+    def details(self, running: E) -> str:
+        """Extra details for the serving line (``"shape nested, "``)."""
+        return ""
+
+    @property
+    def default_data(self) -> Path:
+        return INSTANCE_DIR / self.data_file
+
+    def parser(self) -> argparse.ArgumentParser:
+        description = " ".join((self.__doc__ or "").split())
+        parser = emulator_parser(self.prog, description, self.default_port)
+        add_data_argument(parser, self.default_data)
+        self.options(parser)
+        return parser
+
+    def banner(self, running: E) -> Iterator[str]:
+        yield f"{self.env}_BASE_URL={running.base_url}"
+        for name, value in self.secrets(running):
+            yield f"{self.env}_{name}={value}"
+
+    def main(self, argv: list[str] | None = None) -> int:
+        parser = self.parser()
+        args = parser.parse_args(argv)
+        self.check(parser, args)
+        return serve_until_signalled(
+            parser,
+            args,
+            lambda: self.start(args, data=args.data, host=args.host, port=args.port),
+            self.banner,
+            lambda running: (
+                f"{self.title} serving {running.base_url} ({self.details(running)}"
+                f"data: {args.data}); Ctrl+C to stop"
+            ),
+        )
 
 
 def emulator_parser(prog: str, description: str, default_port: int) -> argparse.ArgumentParser:

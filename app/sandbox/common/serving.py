@@ -5,10 +5,13 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+from collections.abc import Iterator
 from typing import Any, ClassVar, Protocol, Self
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wsgi import LimitedStream
+
+from app.sandbox.faults import FaultInjector
 
 
 class QuietRequestHandler(WSGIRequestHandler):
@@ -98,20 +101,45 @@ class Closable(Protocol):
     def close(self) -> None: ...
 
 
+@contextlib.contextmanager
+def closed_on_failure(store: Closable) -> Iterator[None]:
+    """Close ``store`` when the block (opening, seeding, binding the socket) fails."""
+    try:
+        yield
+    except BaseException:
+        store.close()
+        raise
+
+
 class RunningServer:
     """``server`` serving on a daemon thread from construction until :meth:`stop` (or the
     end of a ``with`` block), which also closes ``store``.
 
-    ``root_url`` is ``http://host:port``; ``base_url`` adds the API's ``URL_PREFIX``.
-    Subclasses set their own attributes before calling ``super().__init__``.
+    ``root_url`` is ``http://host:port``; ``base_url`` adds the API's ``URL_PREFIX``;
+    ``faults`` is the emulator's fault injector; ``seeded`` is True when this start
+    seeded the store. Subclasses annotate their own attributes, given as keywords.
     """
 
     THREAD_NAME: ClassVar[str] = "sandbox"
     URL_PREFIX: ClassVar[str] = ""
 
-    def __init__(self, server: BaseWSGIServer, store: Closable) -> None:
+    def __init__(
+        self,
+        server: BaseWSGIServer,
+        store: Closable,
+        faults: FaultInjector,
+        seeded: bool,
+        **attributes: Any,
+    ) -> None:
+        declared = {n for k in type(self).__mro__ for n in getattr(k, "__annotations__", {})}
+        for name, value in attributes.items():
+            if name not in declared:
+                raise TypeError(f"{type(self).__name__} has no attribute {name!r}")
+            setattr(self, name, value)
         self._server = server
         self.store = store
+        self.faults = faults
+        self.seeded = seeded
         host, port = server.server_address[:2]
         host = f"[{host}]" if ":" in str(host) else host
         self.host, self.port = str(host), int(port)

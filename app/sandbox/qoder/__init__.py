@@ -2,7 +2,7 @@
 
 A small Flask app with its own SQLite file, served on a real socket, built like the
 CloudCruise sandbox (``app.sandbox``) and reusing its :class:`FaultInjector`. Wire
-reference: ``/work/shared/other-vaults.md`` Part A (G2 list semantics; the credential
+reference: ``docs/qoder-api.md`` (G2 list semantics; the credential
 and vault shapes of G2 "flat" or G3 "nested" on a switch).
 
 Public API::
@@ -20,7 +20,8 @@ Public API::
 
 Endpoints (under ``/api/v1/cloud``): ``GET/POST /vaults``, ``GET/DELETE /vaults/{id}``,
 ``POST /vaults/{id}/archive``, ``GET/POST /vaults/{id}/credentials``,
-``GET/DELETE /vaults/{id}/credentials/{cid}``, ``POST /vaults/{id}/credentials/{cid}/archive``.
+``GET/POST/DELETE /vaults/{id}/credentials/{cid}`` (POST: G3 *Update credential*),
+``POST /vaults/{id}/credentials/{cid}/archive``.
 
 Sandbox-only control endpoints (Bearer PAT, never faulted): ``POST/GET/DELETE
 /_sandbox/faults`` (same fields and kinds as the CloudCruise sandbox: status, latency,
@@ -104,8 +105,19 @@ Writes
 - ``POST .../credentials/{cid}/archive``: 200; already archived: 409 ``conflict_error``
   "This credential is already archived.". ``DELETE``: 200
   ``{"id","type":"vault_credential_deleted"}``. Archiving sets ``archived_at`` and bumps
-  ``updated_at``. There is no unarchive; credential update (G3) and OAuth validation are
-  not emulated (405).
+  ``updated_at``. There is no unarchive; OAuth validation is not emulated (405).
+- ``POST .../credentials/{cid}`` (G3 *Update credential*, whatever the ``shape``): a
+  merge patch; 200 with the credential. Check order: vault 404, credential 404, body 400,
+  archived credential 409 ``conflict_error`` "Archived credentials cannot be updated." (the
+  docs say only that the credential must be active). Neither ``auth`` nor ``metadata``:
+  400 (as the Forward API twin documents). ``auth.type`` is required and must equal the
+  credential's type; static_bearer may change ``token``, mcp_oauth ``access_token``,
+  ``expires_at`` (null clears) and, if it has one, ``refresh.refresh_token`` / ``scope`` /
+  ``token_endpoint_auth``, environment_variable ``secret_value``; naming
+  ``mcp_server_url``, ``secret_name``, ``refresh.client_id`` or ``refresh.token_endpoint``,
+  or adding a ``refresh`` block, is 400 with that ``param``. ``metadata`` merges (a null
+  value removes the key, ``"metadata": null`` empties it; limits as on create). New
+  secrets only change the stored digest; ``updated_at`` is bumped.
 - Secrets (``access_token``, ``token``, ``refresh_token``, ``client_secret``,
   ``secret_value``) are accepted on create, never stored (only a SHA-256 digest) and
   never returned.

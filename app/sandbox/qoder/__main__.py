@@ -10,71 +10,50 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
-from app.sandbox.common.cli import add_data_argument, emulator_parser, serve_until_signalled
+from app.sandbox.common.cli import EmulatorCommand
 
 from .server import RunningQoderSandbox, start_qoder_sandbox
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-DEFAULT_DATA = REPO_ROOT / "instance" / "qoder-sandbox.db"
-DEFAULT_PORT = 5003
+
+class QoderCommand(EmulatorCommand[RunningQoderSandbox]):
+    """Serve a local emulator of the Qoder Cloud Agents vaults API."""
+
+    prog, title, env = "python -m app.sandbox.qoder", "Qoder vaults sandbox", "QODER"
+    default_port, data_file = 5003, "qoder-sandbox.db"
+
+    def start(self, args: argparse.Namespace, **where: Any) -> RunningQoderSandbox:
+        settings = {"shape": args.shape, "limit_over_100": args.limit_over_100}
+        return start_qoder_sandbox(**where, pat=args.pat, seed=not args.no_seed, **settings)
+
+    def options(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--pat", help="access token clients must send (generated if omitted)")
+        parser.add_argument(
+            "--shape",
+            choices=("flat", "nested"),
+            default="nested",
+            help="credential shape: flat (G2) or nested auth (G3, default)",
+        )
+        parser.add_argument(
+            "--limit-over-100",
+            choices=("error", "cap"),
+            default="error",
+            help="limit > 100: 400 invalid_request_error (default) or capped at 100",
+        )
+        parser.add_argument(
+            "--no-seed", action="store_true", help="do not seed a new data file with sample vaults"
+        )
+
+    def secrets(self, running: RunningQoderSandbox) -> Iterator[tuple[str, str]]:
+        if running.generated_pat:
+            yield "PAT", running.pat
+
+    def details(self, running: RunningQoderSandbox) -> str:
+        return f"shape {running.shape}, "
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = emulator_parser(
-        "python -m app.sandbox.qoder",
-        "Serve a local emulator of the Qoder Cloud Agents vaults API.",
-        DEFAULT_PORT,
-    )
-    parser.add_argument("--pat", help="access token clients must send (generated if omitted)")
-    add_data_argument(parser, DEFAULT_DATA)
-    parser.add_argument(
-        "--shape",
-        choices=("flat", "nested"),
-        default="nested",
-        help="credential shape: flat (G2) or nested auth (G3, default)",
-    )
-    parser.add_argument(
-        "--limit-over-100",
-        choices=("error", "cap"),
-        default="error",
-        help="limit > 100: 400 invalid_request_error (default) or capped at 100",
-    )
-    parser.add_argument(
-        "--no-seed", action="store_true", help="do not seed a new data file with sample vaults"
-    )
-    return parser
-
-
-def _banner(sandbox: RunningQoderSandbox) -> Iterator[str]:
-    yield f"QODER_BASE_URL={sandbox.base_url}"
-    if sandbox.generated_pat:
-        yield f"QODER_PAT={sandbox.pat}"
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    return serve_until_signalled(
-        parser,
-        args,
-        lambda: start_qoder_sandbox(
-            args.data,
-            host=args.host,
-            port=args.port,
-            pat=args.pat,
-            shape=args.shape,
-            seed=not args.no_seed,
-            limit_over_100=args.limit_over_100,
-        ),
-        _banner,
-        lambda sandbox: (
-            f"Qoder vaults sandbox serving {sandbox.base_url} (shape {sandbox.shape}, "
-            f"data: {args.data}); Ctrl+C to stop"
-        ),
-    )
-
+main = QoderCommand().main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.sandbox.common.emulator import ErrorDialect
+
 #: ``error.type`` per HTTP status (conventions/errors page); other 5xx are ``api_error``.
 ERROR_TYPES = {
     400: "invalid_request_error",
@@ -76,3 +78,23 @@ def not_found(message: str) -> QoderApiError:
 
 def conflict(message: str) -> QoderApiError:
     return QoderApiError(409, message)
+
+
+def _unknown_fields(names: list[str]) -> QoderApiError:
+    first = sorted(names)[0]
+    return invalid(f"Unknown field: {first}", first)
+
+
+#: the envelope in the emulator app factory's terms
+ERRORS = ErrorDialect(
+    error=QoderApiError,
+    body=error_body,
+    invalid=invalid,
+    unknown_fields=_unknown_fields,
+    invalid_json="The request body must be valid JSON.",
+    not_object="The request body must be a JSON object.",
+    not_found="No route for {method} {path}.",
+    not_allowed="Method {method} is not allowed on {path}.",
+    too_large=(400, "The request body is too large."),  # documented as 400
+    internal=None,
+)

@@ -267,6 +267,119 @@ def _refresh(value: dict[str, Any], p: str) -> tuple[dict[str, Any], dict[str, A
     return public, {"refresh_token": refresh_token, "client_secret": client_secret}
 
 
+# -- credential update (G3 merge patch) -------------------------------------------------------
+#: secrets an update may replace, per auth type; ``refresh.refresh_token`` comes separately
+PATCH_SECRETS = {
+    "static_bearer": ("token",),
+    "mcp_oauth": ("access_token",),
+    "environment_variable": ("secret_value",),
+}
+IMMUTABLE = ("mcp_server_url", "secret_name")
+IMMUTABLE_REFRESH = ("client_id", "token_endpoint")
+
+
+def credential_patch(row: dict[str, Any], body: Any) -> dict[str, Any]:
+    """The new ``metadata``, ``public`` and ``secret_digest`` of credential ``row`` after the
+    update ``body`` ({"auth"?: patch, "metadata"?: merge}), or a 400.
+
+    ``auth.type`` is required in a patch and must equal the credential's type; what a type
+    may change: static_bearer ``token``; mcp_oauth ``access_token``, ``expires_at`` (null
+    clears), ``refresh.refresh_token`` / ``scope`` / ``token_endpoint_auth`` (only when the
+    credential has a refresh block); environment_variable ``secret_value``. Naming
+    ``mcp_server_url``, ``secret_name``, ``refresh.client_id`` or ``refresh.token_endpoint``
+    is a 400. ``metadata`` merges (a null value removes its key; ``"metadata": null``
+    empties it). A body with neither field is a 400. Unknown fields are ignored."""
+    if not isinstance(body, dict):
+        raise invalid("The request body must be a JSON object.")
+    if "auth" not in body and "metadata" not in body:
+        raise invalid("Send auth and/or metadata to update a credential.")
+    public = json.loads(row["public"])
+    metadata = json.loads(row["metadata"])
+    secrets_sent: dict[str, Any] = {}
+    auth = _object(body, "auth", "auth", required=False)
+    if auth is not None:
+        secrets_sent = _auth_patch(row["auth_type"], auth, public)
+    if "metadata" in body:
+        metadata = _metadata_merge(metadata, body["metadata"])
+    digest = row["secret_digest"]
+    if secrets_sent:  # a new digest that still depends on what was kept
+        digest = _digest({"previous": digest, **secrets_sent})
+    return {"metadata": metadata, "public": public, "secret_digest": digest}
+
+
+def _auth_patch(current: str, auth: dict[str, Any], public: dict[str, Any]) -> dict[str, Any]:
+    kind = auth.get("type")
+    if kind is None:
+        raise _missing("auth.type")
+    if kind != current:
+        raise invalid(
+            f"Field 'auth.type' must be {current}: a credential's type cannot be changed.",
+            "auth.type",
+        )
+    for name in IMMUTABLE:
+        if name in auth:
+            raise invalid(f"Field 'auth.{name}' cannot be changed.", f"auth.{name}")
+    sent: dict[str, Any] = {}
+    for name in PATCH_SECRETS[current]:
+        if name in auth:
+            sent[name] = _string(auth, name, f"auth.{name}")
+    if current != "mcp_oauth":
+        return sent
+    if "expires_at" in auth:
+        expires = _string(auth, "expires_at", "auth.expires_at", required=False)
+        if expires is not None:
+            try:
+                parse_rfc3339(expires)
+            except ValueError:
+                raise invalid(
+                    "Field 'auth.expires_at' must be an RFC 3339 timestamp.", "auth.expires_at"
+                ) from None
+        public["expires_at"] = expires
+    refresh = _object(auth, "refresh", "auth.refresh", required=False)
+    if refresh is not None:
+        if not public.get("refresh"):
+            raise invalid(
+                "Field 'auth.refresh' cannot be added to a credential that has none.",
+                "auth.refresh",
+            )
+        for name in IMMUTABLE_REFRESH:
+            if name in refresh:
+                raise invalid(
+                    f"Field 'auth.refresh.{name}' cannot be changed.", f"auth.refresh.{name}"
+                )
+        kept = dict(public["refresh"])
+        if "refresh_token" in refresh:
+            sent["refresh_token"] = _string(refresh, "refresh_token", "auth.refresh.refresh_token")
+        if "scope" in refresh:
+            kept["scope"] = _string(refresh, "scope", "auth.refresh.scope", required=False)
+        endpoint_auth = _object(
+            refresh, "token_endpoint_auth", "auth.refresh.token_endpoint_auth", required=False
+        )
+        if endpoint_auth is not None:
+            p = "auth.refresh.token_endpoint_auth"
+            auth_type = _choice(endpoint_auth, "type", f"{p}.type", TOKEN_ENDPOINT_AUTH, "none")
+            if auth_type != "none":
+                secret = _string(endpoint_auth, "client_secret", f"{p}.client_secret")
+                sent["client_secret"] = secret
+            kept["token_endpoint_auth"] = {"type": auth_type}
+        public["refresh"] = kept
+    return sent
+
+
+def _metadata_merge(current: dict[str, str], patch: Any) -> dict[str, str]:
+    if patch is None:
+        return {}
+    if not isinstance(patch, dict):
+        raise invalid("Field 'metadata' must be an object.", "metadata")
+    merged = dict(current)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return metadata_of({"metadata": merged})
+
+
 def render_credential(row: dict[str, Any], shape: str) -> dict[str, Any]:
     archived = row["archived_us"] is not None
     public = json.loads(row["public"])

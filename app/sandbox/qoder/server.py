@@ -6,9 +6,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer
-
-from app.sandbox.common.serving import RunningServer, serve
+from app.sandbox.common.serving import RunningServer, closed_on_failure, serve
 from app.sandbox.faults import FaultInjector
 
 from .api import API_PREFIX, LIMIT_MODES, create_qoder_app
@@ -78,25 +76,10 @@ class RunningQoderSandbox(RunningServer):
     THREAD_NAME = "qoder-sandbox"
     URL_PREFIX = API_PREFIX
     store: Store
-
-    def __init__(
-        self,
-        server: BaseWSGIServer,
-        store: Store,
-        faults: FaultInjector,
-        settings: Settings,
-        pat: str,
-        generated_pat: bool,
-        seeded: bool,
-    ) -> None:
-        self.faults = faults
-        self.settings = settings
-        self.pat = pat
-        #: True when the sandbox chose the PAT (now or on an earlier start of the store)
-        self.generated_pat = generated_pat
-        #: True when this start seeded the store
-        self.seeded = seeded
-        super().__init__(server, store)
+    settings: Settings
+    pat: str
+    #: True when the sandbox chose the PAT (now or on an earlier start of the store)
+    generated_pat: bool
 
     shape = _setting("shape")
     limit_over_100 = _setting("limit_over_100")
@@ -125,14 +108,12 @@ def start_qoder_sandbox(
     if pat is not None:
         check_pat(pat)
     store = Store(data)
-    try:
+    with closed_on_failure(store):
         pat, generated = open_pat(store, pat)
         seeded = seed_store(store) if seed else False
         faults = FaultInjector()
         settings = Settings(shape=shape, limit_over_100=limit_over_100)
-        app = create_qoder_app(store, faults, pat, settings)
-        server = serve(host, port, app)
-    except BaseException:
-        store.close()
-        raise
-    return RunningQoderSandbox(server, store, faults, settings, pat, generated, seeded)
+        server = serve(host, port, create_qoder_app(store, faults, pat, settings))
+    return RunningQoderSandbox(
+        server, store, faults, seeded, settings=settings, pat=pat, generated_pat=generated
+    )

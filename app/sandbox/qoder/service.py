@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import conflict, invalid, not_found
-from .resources import credential_from_body, render_credential, render_vault, vault_from_body
+from .resources import (
+    credential_from_body,
+    credential_patch,
+    render_credential,
+    render_vault,
+    vault_from_body,
+)
 from .store import CREDENTIAL_PREFIX, VAULT_PREFIX, Store, make_id, parse_rfc3339
 
 DEFAULT_LIMIT = 20
@@ -230,6 +236,24 @@ class QoderService:
             if row["archived_us"] is not None:
                 raise conflict("This credential is already archived.")
             db.archive_credential(credential_id, db.tick())
+            row = db.credential(vault_id, credential_id)
+        assert row is not None
+        return render_credential(row, self.shape)
+
+    def update_credential(self, vault_id: str, credential_id: str, body: Any) -> dict[str, Any]:
+        """G3 *Update credential*: a merge patch of ``auth`` and/or ``metadata`` (see
+        :func:`.resources.credential_patch`). Check order: vault 404, credential 404, body
+        400, archived credential 409."""
+        with self.store.write() as db:
+            if db.vault(vault_id) is None:
+                raise vault_missing(vault_id)
+            row = db.credential(vault_id, credential_id)
+            if row is None:
+                raise credential_missing(credential_id)
+            patch = credential_patch(row, body)
+            if row["archived_us"] is not None:
+                raise conflict("Archived credentials cannot be updated.")
+            db.update_credential(credential_id, us=db.tick(), **patch)
             row = db.credential(vault_id, credential_id)
         assert row is not None
         return render_credential(row, self.shape)

@@ -188,6 +188,21 @@ class Tables(MetaTables):
             (us, us, credential_id),
         )
 
+    def update_credential(
+        self,
+        credential_id: str,
+        *,
+        metadata: dict[str, str],
+        public: dict[str, Any],
+        secret_digest: str,
+        us: int,
+    ) -> None:
+        self.conn.execute(
+            "UPDATE credentials SET metadata = ?, public = ?, secret_digest = ?, updated_us = ?"
+            " WHERE id = ?",
+            (_dumps(metadata), _dumps(public), secret_digest, us, credential_id),
+        )
+
     def delete_credential(self, credential_id: str) -> None:
         self.conn.execute("DELETE FROM credentials WHERE id = ?", (credential_id,))
 

@@ -1,13 +1,14 @@
 """Standalone emulator of the r4.dev Machine Vault API, read side, R2 zero-trust model.
 
-Wire reference: ``/work/shared/other-vaults.md`` Part B. A separate small Flask app with
+Wire reference: ``docs/r4-api.md``. A separate small Flask app with
 its own SQLite file, served on a real socket; :class:`app.r4.R4Client` talks to it like
 to the real API, and it signs checkpoints with :func:`app.r4.checkpoints.sign`, so the
 emulator and the verifier share ONE scheme implementation.
 
 Public API::
 
-    start_r4_sandbox(data, host="127.0.0.1", port=0, api_key=None, seed=True)
+    start_r4_sandbox(data, host="127.0.0.1", port=0, api_key=None, seed=True,
+                     scheme=DEFAULT)
         -> RunningR4Sandbox: .base_url (…/api/v1/machine) .root_url .api_key
            .generated_key .seeded .faults .store .model .vault_id(name) .stop();
            usable as a context manager
@@ -50,14 +51,16 @@ Sandbox controls (``X-API-Key`` required, never faulted)::
 Seed: see :mod:`app.sandbox.r4.seed` (Production – agents verified; Staging verified,
 agent signer; Finance items differ; Legacy import unknown signer; Payments v12 then v9).
 
-Choices made where the public docs are silent ([unknown] in other-vaults.md)
------------------------------------------------------------------------------
+Choices made where the public docs are silent ("Open points" in docs/r4-api.md)
+------------------------------------------------------------------------------
 - Signature scheme: :data:`app.r4.checkpoints.DEFAULT`: RFC 8785 JCS of the inner
   ``checkpoint`` object (nothing else signed, no domain-separation prefix), UTF-8,
-  RSA-PSS SHA-256 / MGF1-SHA-256 / salt 32 bytes, RSA-2048 keys, standard padded base64.
-  All ASSUMPTIONS (B.5); interoperability needs a golden vector from the real SDK.
+  RSA-PSS SHA-256 / MGF1-SHA-256 / salt 32 bytes when signing (the verifier accepts any
+  salt length), RSA-2048 keys, standard padded base64. All ASSUMPTIONS ("Signature
+  scheme" in docs/r4-api.md); interoperability needs a golden vector from the real SDK.
+  ``start_r4_sandbox(scheme=...)`` signs with another :class:`~app.r4.checkpoints.Scheme`.
 - Envelope signer member: ``signerUserKeyPairId`` for USER_KEY_PAIR keys (published),
-  ``signerEncryptionKeyId`` for AGENT_ENCRYPTION_KEY keys (inferred, B.4).
+  ``signerEncryptionKeyId`` for AGENT_ENCRYPTION_KEY keys (inferred).
 - Signer-key ``type`` strings: ``USER_KEY_PAIR`` (invented), ``AGENT_ENCRYPTION_KEY``
   (the documented ``signerType`` value).
 - ``/public-keys`` shape (unknown): ``{"vaultId", "keys": [...], "count"}``, each key

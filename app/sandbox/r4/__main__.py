@@ -10,52 +10,34 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
-from app.sandbox.common.cli import add_data_argument, emulator_parser, serve_until_signalled
+from app.sandbox.common.cli import EmulatorCommand
 
 from .server import RunningR4Sandbox, start_r4_sandbox
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-DEFAULT_DATA = REPO_ROOT / "instance" / "r4-sandbox.db"
-DEFAULT_PORT = 5003
+
+class R4Command(EmulatorCommand[RunningR4Sandbox]):
+    """Serve a local emulator of the r4.dev Machine Vault API (read side)."""
+
+    prog, title, env = "python -m app.sandbox.r4", "r4 vault sandbox", "R4"
+    default_port, data_file = 5003, "r4-sandbox.db"
+
+    def start(self, args: argparse.Namespace, **where: Any) -> RunningR4Sandbox:
+        return start_r4_sandbox(**where, api_key=args.api_key, seed=not args.no_seed)
+
+    def options(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--api-key", help="X-API-Key clients must send (generated if omitted)")
+        parser.add_argument(
+            "--no-seed", action="store_true", help="do not seed the demo vaults into a new store"
+        )
+
+    def secrets(self, running: RunningR4Sandbox) -> Iterator[tuple[str, str]]:
+        if running.generated_key:
+            yield "API_KEY", running.api_key
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = emulator_parser(
-        "python -m app.sandbox.r4",
-        "Serve a local emulator of the r4.dev Machine Vault API (read side).",
-        DEFAULT_PORT,
-    )
-    parser.add_argument("--api-key", help="X-API-Key clients must send (generated if omitted)")
-    add_data_argument(parser, DEFAULT_DATA)
-    parser.add_argument(
-        "--no-seed", action="store_true", help="do not seed the demo vaults into a new store"
-    )
-    return parser
-
-
-def _banner(sandbox: RunningR4Sandbox) -> Iterator[str]:
-    yield f"R4_BASE_URL={sandbox.base_url}"
-    if sandbox.generated_key:
-        yield f"R4_API_KEY={sandbox.api_key}"
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    return serve_until_signalled(
-        parser,
-        args,
-        lambda: start_r4_sandbox(
-            args.data, host=args.host, port=args.port, api_key=args.api_key, seed=not args.no_seed
-        ),
-        _banner,
-        lambda sandbox: (
-            f"r4 vault sandbox serving {sandbox.base_url} (data: {args.data}); Ctrl+C to stop"
-        ),
-    )
-
+main = R4Command().main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -28,7 +28,7 @@ def is_id(value: str) -> bool:
 
 
 def new_api_key() -> str:
-    """``rk_<12 hex>.<24 alphanumerics>``: access key id ``.`` secret (B.1)."""
+    """``rk_<12 hex>.<24 alphanumerics>``: access key id ``.`` secret."""
     return f"rk_{secrets.token_hex(6)}.{''.join(secrets.choice(_ALNUM) for _ in range(24))}"
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from werkzeug.serving import BaseWSGIServer
-
-from app.sandbox.common.serving import RunningServer, serve
+from app.r4.checkpoints import DEFAULT, Scheme
+from app.sandbox.common.serving import RunningServer, closed_on_failure, serve
 from app.sandbox.common.sqlite_store import MetaTables
 from app.sandbox.faults import FaultInjector
 
@@ -24,25 +23,10 @@ class RunningR4Sandbox(RunningServer):
     THREAD_NAME = "r4-sandbox"
     URL_PREFIX = PREFIX
     store: R4Store
-
-    def __init__(
-        self,
-        server: BaseWSGIServer,
-        store: R4Store,
-        model: VaultModel,
-        faults: FaultInjector,
-        api_key: str,
-        generated_key: bool,
-        seeded: bool,
-    ) -> None:
-        self.model = model
-        self.faults = faults
-        self.api_key = api_key
-        #: True when the emulator chose the key (now or on an earlier start of the store)
-        self.generated_key = generated_key
-        #: True when this start seeded the store
-        self.seeded = seeded
-        super().__init__(server, store)
+    model: VaultModel
+    api_key: str
+    #: True when the emulator chose the key (now or on an earlier start of the store)
+    generated_key: bool
 
     def vault_id(self, name: str) -> str:
         """The id of the vault called ``name`` (seeded names are fixed)."""
@@ -85,22 +69,23 @@ def start_r4_sandbox(
     port: int = 0,
     api_key: str | None = None,
     seed: bool = True,
+    scheme: Scheme = DEFAULT,
 ) -> RunningR4Sandbox:
     """Open (or create) the SQLite file ``data`` and serve the emulated r4 API.
 
     The key is generated on the first start unless given (a given key replaces the stored
-    one). ``seed`` seeds the five demo vaults once per store. Raises ``ValueError`` for a
-    bad key and ``OSError`` when the address cannot be bound.
+    one). ``seed`` seeds the five demo vaults once per store. ``scheme`` signs the
+    checkpoints (tests vary it: a verifier must not depend on the salt length). Raises
+    ``ValueError`` for a bad key and ``OSError`` when the address cannot be bound.
     """
     if api_key is not None:
         check_api_key(api_key)
     store = R4Store(data)
-    try:
-        model = VaultModel(store)
+    with closed_on_failure(store):
+        model = VaultModel(store, scheme)
         key, generated, seeded = _open(store, model, api_key, seed)
         faults = FaultInjector()
         server = serve(host, port, create_r4_app(model, faults, key))
-    except BaseException:
-        store.close()
-        raise
-    return RunningR4Sandbox(server, store, model, faults, key, generated, seeded)
+    return RunningR4Sandbox(
+        server, store, faults, seeded, model=model, api_key=key, generated_key=generated
+    )
