@@ -11,7 +11,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from app.extensions import db
-from app.services import audit, audit_chain, operators
+from app.services import audit, audit_prune, audit_verify, operators
 from app.services.operators import OperatorError
 
 operator_cli = AppGroup("operator", help="Manage the operators who can sign in.")
@@ -109,11 +109,11 @@ def operator_disable(name: str) -> None:
     default=None,
     help="Also check the table against the checkpoints recorded in this JSON-lines log file.",
 )
-def audit_verify(log_file: Path | None) -> None:
+def verify_command(log_file: Path | None) -> None:
     """Walk the whole keyed chain and check it against every checkpoint; exit 1 naming the
     first problem (an edited, missing or inserted event, a forged checkpoint or anchor, or a
     table truncated below a checkpoint)."""
-    result, _ = audit_chain.verify_and_checkpoint(audit.audit_log(), full=True, log_file=log_file)
+    result, _ = audit_verify.verify_and_checkpoint(audit.audit_log(), full=True, log_file=log_file)
     if result.ok:
         click.echo(result.summary)
         return
@@ -134,9 +134,9 @@ def audit_verify(log_file: Path | None) -> None:
 @click.option(
     "--force",
     is_flag=True,
-    help=f"Also prune events younger than {audit_chain.PRUNE_MIN_AGE_DAYS} days.",
+    help=f"Also prune events younger than {audit_prune.PRUNE_MIN_AGE_DAYS} days.",
 )
-def audit_prune(before: str, archive: str | None, force: bool) -> None:
+def prune_command(before: str, archive: str | None, force: bool) -> None:
     """Archive events older than --before to JSON Lines, then delete them from the database."""
     from datetime import date
 
@@ -148,8 +148,8 @@ def audit_prune(before: str, archive: str | None, force: bool) -> None:
     if path.exists():
         _fail(f"{path} already exists; choose another --archive file.")
     try:
-        result = audit_chain.prune(audit.audit_log(), cutoff.isoformat(), path, force=force)
-    except audit_chain.PruneRefused as exc:
+        result = audit_prune.prune(audit.audit_log(), cutoff.isoformat(), path, force=force)
+    except audit_prune.PruneRefused as exc:
         _fail(str(exc))
     if not result.archived:
         click.echo(f"No events before {cutoff}; nothing pruned.")
@@ -159,7 +159,7 @@ def audit_prune(before: str, archive: str | None, force: bool) -> None:
         f"(sha256 {result.archive_sha256}) and removed them; the chain continues at "
         f"#{result.first_kept_id}."
     )
-    verification, _ = audit_chain.verify_and_checkpoint(audit.audit_log(), full=True)
+    verification, _ = audit_verify.verify_and_checkpoint(audit.audit_log(), full=True)
     click.echo(verification.summary)
 
 

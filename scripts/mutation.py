@@ -48,7 +48,13 @@ TARGETS = (
     Target("entry_rules", ("app/services/entry_rules.py",), ("tests/test_entry_rules.py",)),
     Target(
         "audit_chain",
-        ("app/services/audit.py", "app/services/audit_chain.py"),
+        (
+            "app/services/audit_store.py",
+            "app/services/audit_checkpoints.py",
+            "app/services/audit_recording.py",
+            "app/services/audit_verify.py",
+            "app/services/audit_prune.py",
+        ),
         ("tests/test_audit.py", "tests/test_audit_chain.py"),
     ),
     Target(

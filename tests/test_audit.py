@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine, event, select
 
 from app.models import AuditEvent
-from app.services import audit
+from app.services import audit, audit_recording, audit_store
 from tests.conftest import unique
 from tests.entries_support import csrf, fetch, hx, make_entry
 
@@ -342,7 +342,7 @@ def test_admin_page_shows_chain_status(app, client, auth):
 
 def _seed_old_events(app, monkeypatch, n=5):
     """Events appended as they would have been in 2020 (the clock the chain reads)."""
-    monkeypatch.setattr(audit, "now_iso", lambda: "2020-01-01T00:00:00.000000Z")
+    monkeypatch.setattr(audit_store, "now_iso", lambda: "2020-01-01T00:00:00.000000Z")
     _seed_events(app, n)
     monkeypatch.undo()
 
@@ -492,10 +492,10 @@ def test_export_needs_admin_and_password_and_is_audited(app, client, auth):
 # --------------------------------------------------------------- exact building blocks
 
 
-def _offline_log(key: str = "k1") -> audit.AuditLog:
+def _offline_log(key: str = "k1") -> audit_store.AuditLog:
     from sqlalchemy import create_engine
 
-    return audit.AuditLog(create_engine("sqlite://"), key, "/tmp/audit.lock")
+    return audit_store.AuditLog(create_engine("sqlite://"), key, "/tmp/audit.lock")
 
 
 def _digest(key: bytes, message: str) -> str:
@@ -507,14 +507,14 @@ def _digest(key: bytes, message: str) -> str:
 
 def test_canonical_text_keyed_and_legacy():
     row = {"id": 7, "action": "x.y", "message": "café", "chain": 2, "hash": "not hashed"}
-    keyed = {name: row.get(name) for name in sorted(audit.COLUMNS)}
-    assert audit.canonical(row) == json.dumps(keyed, separators=(",", ":"))
-    assert '"chain":2,' in audit.canonical(row) and "caf\\u00e9" in audit.canonical(row)
-    assert '"hash"' not in audit.canonical(row) and ", " not in audit.canonical(row)
+    keyed = {name: row.get(name) for name in sorted(audit_store.COLUMNS)}
+    assert audit_store.canonical(row) == json.dumps(keyed, separators=(",", ":"))
+    assert '"chain":2,' in audit_store.canonical(row) and "caf\\u00e9" in audit_store.canonical(row)
+    assert '"hash"' not in audit_store.canonical(row) and ", " not in audit_store.canonical(row)
     legacy = {**row, "chain": None}
-    expected = {name: legacy.get(name) for name in sorted(audit.COLUMNS) if name != "chain"}
-    assert audit.canonical(legacy) == json.dumps(expected, separators=(",", ":"))
-    assert '"chain"' not in audit.canonical(legacy)
+    expected = {name: legacy.get(name) for name in sorted(audit_store.COLUMNS) if name != "chain"}
+    assert audit_store.canonical(legacy) == json.dumps(expected, separators=(",", ":"))
+    assert '"chain"' not in audit_store.canonical(legacy)
 
 
 def test_chain_key_and_links_are_exact():
@@ -522,27 +522,27 @@ def test_chain_key_and_links_are_exact():
     import hmac
 
     key = hmac.new(b"secret", b"vault-console audit chain v2", hashlib.sha256).digest()
-    assert audit.chain_key("secret") == key == audit.chain_key(b"secret")
+    assert audit_store.chain_key("secret") == key == audit_store.chain_key(b"secret")
     assert _offline_log("secret").chain_key == key
     legacy = {"id": 1, "chain": None}
-    plain = hashlib.sha256(("p" + audit.canonical(legacy)).encode()).hexdigest()
-    assert audit.chain_hash("p", legacy) == plain == audit.chain_hash("p", legacy, key)
+    plain = hashlib.sha256(("p" + audit_store.canonical(legacy)).encode()).hexdigest()
+    assert audit_store.chain_hash("p", legacy) == plain == audit_store.chain_hash("p", legacy, key)
     keyed = {"id": 1, "chain": 2}
     assert (
-        audit.chain_hash("p", keyed, key)
-        == hmac.new(key, ("p" + audit.canonical(keyed)).encode(), hashlib.sha256).hexdigest()
+        audit_store.chain_hash("p", keyed, key)
+        == hmac.new(key, ("p" + audit_store.canonical(keyed)).encode(), hashlib.sha256).hexdigest()
     )
     with pytest.raises(ValueError, match=r"^a keyed event needs the chain key$"):
-        audit.chain_hash("p", keyed)
+        audit_store.chain_hash("p", keyed)
 
 
 def test_clip_collapses_whitespace_and_cuts_at_the_limit():
-    assert audit._clip(None) is None
-    assert audit._clip("  a \n\t b  ") == "a b"
-    assert audit._clip(5) == "5"
-    assert audit._clip("x" * 500) == "x" * 500
-    assert audit._clip("x" * 501) == "x" * 499 + "…"
-    assert audit._clip("abcd", 3) == "ab…" and audit._clip("abc", 3) == "abc"
+    assert audit_store._clip(None) is None
+    assert audit_store._clip("  a \n\t b  ") == "a b"
+    assert audit_store._clip(5) == "5"
+    assert audit_store._clip("x" * 500) == "x" * 500
+    assert audit_store._clip("x" * 501) == "x" * 499 + "…"
+    assert audit_store._clip("abcd", 3) == "ab…" and audit_store._clip("abc", 3) == "abc"
 
 
 def test_is_secret_change():
@@ -653,11 +653,11 @@ def test_lock_path_only_for_sqlite(tmp_path):
 
     assert _offline_log().lock_path == "/tmp/audit.lock"
     other = SimpleNamespace(dialect=SimpleNamespace(name="postgresql"))
-    assert audit.AuditLog(other, "k", "/tmp/audit.lock").lock_path is None
+    assert audit_store.AuditLog(other, "k", "/tmp/audit.lock").lock_path is None
     lock = tmp_path / "sub" / "audit.lock"
-    with audit._host_lock(str(lock)):
+    with audit_store._host_lock(str(lock)):
         assert lock.exists()
-    with audit._host_lock(None):
+    with audit_store._host_lock(None):
         pass
 
 
@@ -670,7 +670,7 @@ def test_appends_are_serialised_per_dialect():
         exec_driver_sql=lambda sql: calls.append(sql),
         execute=lambda *a: calls.append(a),
     )
-    audit._serialise_appends(sqlite_conn)
+    audit_store._serialise_appends(sqlite_conn)
     assert calls == ["BEGIN IMMEDIATE"]
     calls.clear()
     pg_conn = SimpleNamespace(
@@ -678,23 +678,23 @@ def test_appends_are_serialised_per_dialect():
         exec_driver_sql=lambda sql: calls.append(sql),
         execute=lambda stmt, params: calls.append((str(stmt), params)),
     )
-    audit._serialise_appends(pg_conn)
+    audit_store._serialise_appends(pg_conn)
     assert calls == [("SELECT pg_advisory_xact_lock(:key)", {"key": 0x76_6361_7564_6974})]
 
 
 def test_target_and_batch_ids():
-    assert audit._target(None) == {}
-    assert audit._target({"id": 7, "permissioned_user_id": "p", "domain": "d"}) == {
+    assert audit_recording._target(None) == {}
+    assert audit_recording._target({"id": 7, "permissioned_user_id": "p", "domain": "d"}) == {
         "target_id": "7", "target_pid": "p", "target_domain": "d",
     }  # fmt: skip
     from types import SimpleNamespace
 
-    assert audit._target(SimpleNamespace(id="", domain="d")) == {
+    assert audit_recording._target(SimpleNamespace(id="", domain="d")) == {
         "target_id": None, "target_pid": None, "target_domain": "d",
     }  # fmt: skip
     batch = audit.new_batch_id()
     assert re.fullmatch(r"[0-9a-f]{32}", batch) and batch != audit.new_batch_id()
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", audit.now_iso())
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", audit_store.now_iso())
 
 
 def _sink(log_stream, key: str) -> list[dict]:
@@ -713,11 +713,11 @@ def test_append_stores_exact_rows_and_links_them(app, log_stream):
         )  # fmt: skip
         second = log.append(action="test.event", outcome="success", phase="event",
                             fields='["raw"]', changes=None)  # fmt: skip
-    assert (first["id"], first["prev_hash"], first["chain"]) == (1, audit.GENESIS, 2)
+    assert (first["id"], first["prev_hash"], first["chain"]) == (1, audit_store.GENESIS, 2)
     assert first["message"] == "two words" and first["user_agent"] == "x" * 499 + "…"
     assert first["fields"] == '["b", "a"]'
     assert first["changes"] == '{"a": "2020-01-02", "b": "\\u00e9"}'
-    assert first["hash"] == audit.chain_hash(audit.GENESIS, first, log.chain_key)
+    assert first["hash"] == audit_store.chain_hash(audit_store.GENESIS, first, log.chain_key)
     assert (second["id"], second["prev_hash"]) == (2, first["hash"])
     assert Path(log.lock_path).exists()  # appenders on this host queue on the file lock
     assert second["fields"] == '["raw"]' and second["changes"] is None
@@ -752,9 +752,9 @@ def test_append_continues_from_the_newest_anchor_when_the_table_is_empty(app):
 
 
 def test_append_writes_checkpoints_exactly_at_multiples(app, monkeypatch, log_stream):
-    from app.services import audit_chain
+    from app.services import audit_checkpoints
 
-    monkeypatch.setattr(audit, "CHECKPOINT_EVERY", 2)
+    monkeypatch.setattr(audit_store, "CHECKPOINT_EVERY", 2)
     _seed_events(app, 5)
     stored = events(app)
     with sqlite3.connect(db_path(app)) as conn:
@@ -767,7 +767,7 @@ def test_append_writes_checkpoints_exactly_at_multiples(app, monkeypatch, log_st
         (2, stored[1].hash, 2), (4, stored[3].hash, 4),
     ]  # fmt: skip
     key = app.extensions["audit"].chain_key
-    assert all(audit_chain.Checkpoint(**p).valid(key) for p in logged)
+    assert all(audit_checkpoints.Checkpoint(**p).valid(key) for p in logged)
     assert [line["msg"] for line in _sink(log_stream, "audit_checkpoint")] == [
         "audit checkpoint #2", "audit checkpoint #4",
     ]  # fmt: skip
@@ -838,7 +838,7 @@ def test_attempt_records_once_with_duration_and_outcome(app, monkeypatch, log_st
     from types import SimpleNamespace
 
     clock = iter([100.0, 101.234567])
-    monkeypatch.setattr(audit, "time", SimpleNamespace(perf_counter=lambda: next(clock)))
+    monkeypatch.setattr(audit_recording, "time", SimpleNamespace(perf_counter=lambda: next(clock)))
     cli = audit.Actor(None, "cli", None)
     with app.app_context():
         ok = audit.attempt("entry.create", actor=cli, message="going")
@@ -846,7 +846,7 @@ def test_attempt_records_once_with_duration_and_outcome(app, monkeypatch, log_st
         monkeypatch.undo()
         ok.success()
         ok.failure(RuntimeError("late"))
-        plain = audit.Attempt("entry.delete", actor=cli)
+        plain = audit_recording.Attempt("entry.delete", actor=cli)
         assert plain.done is False
         plain.success()
         assert plain.done is True
@@ -875,7 +875,7 @@ def test_attempt_records_once_with_duration_and_outcome(app, monkeypatch, log_st
     # the upstream call happened: a failed result write is logged, never raised
     with app.app_context():
         late = audit.attempt("entry.delete", actor=cli)
-        monkeypatch.setattr(audit, "time", SimpleNamespace(perf_counter=lambda: 0.0))
+        monkeypatch.setattr(audit_recording, "time", SimpleNamespace(perf_counter=lambda: 0.0))
         _broken_engine(app, monkeypatch)
         late.success()
         assert late.done
@@ -889,16 +889,16 @@ def test_timestamps_are_utc_whatever_the_host_zone(app, monkeypatch):
     import time
     from datetime import UTC, datetime
 
-    from app.services import audit_chain
+    from app.services import audit_verify
 
     monkeypatch.setenv("TZ", "XYZ-5:30")  # UTC+5:30, no tz database needed
     time.tzset()
     try:
         before = datetime.now(UTC)
-        stamp = datetime.fromisoformat(audit.now_iso().replace("Z", "+00:00"))
+        stamp = datetime.fromisoformat(audit_store.now_iso().replace("Z", "+00:00"))
         _seed_events(app, 1)
         with app.app_context():
-            audit_chain.verify_and_checkpoint(app.extensions["audit"])
+            audit_verify.verify_and_checkpoint(app.extensions["audit"])
         with sqlite3.connect(db_path(app)) as conn:
             (verified_at,) = conn.execute("SELECT verified_at FROM audit_checkpoints").fetchone()
     finally:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from app.services import audit
-from app.services.audit import canonical
+from app.services import audit, audit_store
+from app.services.audit_store import canonical
 from tests.test_audit import _seed_events, _verify, db_path, events
 
 
@@ -28,7 +28,7 @@ def _attacker(app, *statements, rehash_from: int | None = None):
         conn.execute(statement)
     if rehash_from is not None:
         rows = [dict(r) for r in conn.execute("SELECT * FROM audit_events ORDER BY id")]
-        prev = audit.GENESIS
+        prev = audit_store.GENESIS
         for row in rows:
             if row["id"] >= rehash_from:
                 row["prev_hash"] = prev
@@ -90,7 +90,7 @@ def test_truncating_the_newest_events_is_reported_every_time(app):
 
 
 def test_appenders_write_checkpoints_as_they_go(app, monkeypatch):
-    monkeypatch.setattr(audit, "CHECKPOINT_EVERY", 3)
+    monkeypatch.setattr(audit_store, "CHECKPOINT_EVERY", 3)
     _seed_events(app, 7)
     with sqlite3.connect(db_path(app)) as conn:
         points = [r[0] for r in conn.execute("SELECT through_id FROM audit_checkpoints")]
@@ -128,9 +128,9 @@ def _insert_legacy_events(app, count: int) -> None:
     """Events as the console wrote them before the chain was keyed: plain SHA-256 links and no
     chain version, dated 2025-01-01 onwards (one a day)."""
     conn = sqlite3.connect(db_path(app))
-    prev = audit.GENESIS
+    prev = audit_store.GENESIS
     for i in range(1, count + 1):
-        row = {c: None for c in audit.COLUMNS}
+        row = {c: None for c in audit_store.COLUMNS}
         row.update(
             id=i, ts=f"2025-01-{i:02d}T00:00:00.000000Z", phase="event",
             action="auth.login", outcome="success", operator="old", prev_hash=prev,
@@ -190,8 +190,9 @@ def test_formula_cells_are_neutralised(cell):
 
 # --------------------------------------------------------------- exact verification results
 
-from app.services import audit_chain  # noqa: E402
-from app.services.audit_chain import Checkpoint, Verification  # noqa: E402
+from app.services import audit_checkpoints, audit_prune, audit_verify  # noqa: E402
+from app.services.audit_checkpoints import Checkpoint  # noqa: E402
+from app.services.audit_verify import Verification  # noqa: E402
 
 
 def _key(app) -> bytes:
@@ -200,7 +201,7 @@ def _key(app) -> bytes:
 
 def _run_verify(app, *, full=True, log_file=None):
     with app.app_context():
-        result, _ = audit_chain.verify_and_checkpoint(
+        result, _ = audit_verify.verify_and_checkpoint(
             app.extensions["audit"], full=full, log_file=log_file
         )
     return result
@@ -216,7 +217,7 @@ def _checkpoints(app) -> list[tuple]:
 def _signed_checkpoint(app, through_id: int, through_hash: str) -> None:
     """A checkpoint only the key holder could write (to show what verify compares)."""
     with app.app_context(), app.extensions["audit"].engine.connect() as conn:
-        audit_chain.write_checkpoint(conn, app.extensions["audit"], through_id, through_hash)
+        audit_checkpoints.write_checkpoint(conn, app.extensions["audit"], through_id, through_hash)
         conn.commit()
 
 
@@ -235,14 +236,14 @@ def test_macs_are_exact():
     key = b"k"
     point = Checkpoint(3, "h", 2, "2026-01-01T00:00:00.000000Z", "")
     expected = hmac.new(key, b"checkpoint|3|h|2|2026-01-01T00:00:00.000000Z", "sha256")
-    assert audit_chain._checkpoint_mac(key, point) == expected.hexdigest()
+    assert audit_checkpoints._checkpoint_mac(key, point) == expected.hexdigest()
     assert not point.valid(key)
     assert Checkpoint(3, "h", 2, point.verified_at, expected.hexdigest()).valid(key)
     anchor = {"pruned_before": "2021-01-01", "first_kept_id": 6, "anchor_hash": "a",
               "archived_count": 5, "archive_sha256": "s", "pruned_by": None,
               "other": "x"}  # fmt: skip
     expected = hmac.new(key, b"anchor|2021-01-01|6|a|5|s|None", "sha256").hexdigest()
-    assert audit_chain._anchor_mac(key, anchor) == expected
+    assert audit_prune.anchor_mac(key, anchor) == expected
 
 
 def test_log_checkpoints_reads_only_well_formed_lines(tmp_path):
@@ -257,17 +258,17 @@ def test_log_checkpoints_reads_only_well_formed_lines(tmp_path):
     ]
     path = tmp_path / "console.log"
     path.write_bytes("\n".join(lines).encode() + b"\n\xff\xfe not utf-8 audit_checkpoint\n")
-    assert audit_chain.log_checkpoints(path) == [Checkpoint(**point)]
+    assert audit_checkpoints.log_checkpoints(path) == [Checkpoint(**point)]
 
 
 def test_iter_events_pages_through_everything(app):
     _seed_events(app, 5)
     with app.app_context(), app.extensions["audit"].engine.connect() as conn:
-        assert [e["id"] for e in audit_chain.iter_events(conn, batch=2)] == [1, 2, 3, 4, 5]
-        assert [e["id"] for e in audit_chain.iter_events(conn, 3, 2)] == [4, 5]
-        assert [e["id"] for e in audit_chain.iter_events(conn)] == [1, 2, 3, 4, 5]
-        first = next(audit_chain.iter_events(conn))
-    assert set(first) == {*audit.COLUMNS, "hash"} and first["message"] == "event 0"
+        assert [e["id"] for e in audit_store.iter_events(conn, batch=2)] == [1, 2, 3, 4, 5]
+        assert [e["id"] for e in audit_store.iter_events(conn, 3, 2)] == [4, 5]
+        assert [e["id"] for e in audit_store.iter_events(conn)] == [1, 2, 3, 4, 5]
+        first = next(audit_store.iter_events(conn))
+    assert set(first) == {*audit_store.COLUMNS, "hash"} and first["message"] == "event 0"
 
 
 def test_an_empty_chain_verifies_and_writes_no_checkpoint(app):
@@ -275,23 +276,23 @@ def test_an_empty_chain_verifies_and_writes_no_checkpoint(app):
     assert result.exit_code == 0 and result.output == "Chain intact: 0 events verified.\n"
     assert _checkpoints(app) == []
     with app.app_context():
-        assert not audit_chain.has_checkpoint(app.extensions["audit"])
+        assert not audit_checkpoints.has_checkpoint(app.extensions["audit"])
 
 
 def test_checkpoints_are_written_once_full_then_incremental(app, log_stream):
     log = app.extensions["audit"]
 
-    def default_verify():  # what the audit and status pages run: from the newest checkpoint
+    def default_verify():  # incremental and writing: from the newest checkpoint
         with app.app_context():
-            result, row = audit_chain.verify_and_checkpoint(log)
+            result, row = audit_verify.verify_and_checkpoint(log)
             return result, (row.through_id, row.full, row.event_count)
 
     _seed_events(app, 1)
     with app.app_context():
-        assert not audit_chain.has_checkpoint(log)
+        assert not audit_checkpoints.has_checkpoint(log)
     assert default_verify() == (Verification(True, 1, 1), (1, True, 1))
     with app.app_context():
-        assert audit_chain.has_checkpoint(log)
+        assert audit_checkpoints.has_checkpoint(log)
     _seed_events(app, 2)
     assert default_verify() == (Verification(True, 2, 3), (3, False, 3))
     assert default_verify() == (Verification(True, 0, 3), (3, False, 3))  # nothing new
@@ -308,6 +309,28 @@ def test_checkpoints_are_written_once_full_then_incremental(app, log_stream):
         ("audit checkpoint #1", 1), ("audit checkpoint #3", 3), ("audit checkpoint #5", 5),
     ]  # fmt: skip
     assert [Checkpoint(**x["audit_checkpoint"]).valid(_key(app)) for x in logged] == [True] * 3
+
+
+def test_what_pages_run_verifies_from_the_newest_checkpoint_and_writes_nothing(app):
+    log = app.extensions["audit"]
+
+    def page_verify():  # the audit and status pages: a GET never writes
+        with app.app_context():
+            result, row = audit_verify.verify_since_checkpoint(log)
+            return result, row and (row.through_id, row.full)
+
+    _seed_events(app, 2)
+    assert page_verify() == (Verification(True, 2, 2), None)  # no checkpoint: everything
+    assert _checkpoints(app) == []
+    assert _run_verify(app) == Verification(True, 2, 2)
+    _seed_events(app, 3)
+    assert page_verify() == (Verification(True, 3, 5), (2, True))  # only what is new
+    assert page_verify() == (Verification(True, 3, 5), (2, True))
+    assert [p[0] for p in _checkpoints(app)] == [2]
+    _attacker(app, "UPDATE audit_events SET message='rewritten' WHERE id=4")
+    result, _ = page_verify()
+    assert (result.ok, result.first_bad_id) == (False, 4)
+    assert [p[0] for p in _checkpoints(app)] == [2]
 
 
 def _rows(app) -> list[dict]:
@@ -371,7 +394,7 @@ def test_every_broken_link_is_named_exactly(app, tamper, expected):
     _seed_events(app, 5)
     _attacker(app, *tamper)
     with app.app_context():
-        assert audit_chain.verify(app.extensions["audit"]) == expected
+        assert audit_verify.verify(app.extensions["audit"]) == expected
     result = _verify(app)
     assert result.exit_code == 1 and result.output == expected.summary + "\n"
 
@@ -392,9 +415,9 @@ def test_an_unkeyed_event_after_keyed_ones_is_refused(app):
 
 def _legacy_events(app, n: int) -> None:
     conn = sqlite3.connect(db_path(app))
-    prev = audit.GENESIS
+    prev = audit_store.GENESIS
     for i in range(1, n + 1):
-        row = {c: None for c in audit.COLUMNS}
+        row = {c: None for c in audit_store.COLUMNS}
         row.update(id=i, ts=f"2025-01-0{i}T00:00:00.000000Z", phase="event", action="auth.login",
                    outcome="success", operator="old", prev_hash=prev)  # fmt: skip
         row["hash"] = hashlib.sha256((prev + canonical(row)).encode()).hexdigest()
@@ -488,7 +511,9 @@ def test_forged_checkpoints_in_the_table_or_the_log_are_named(app, tmp_path):
     assert _verify(app).output == f"Chain broken: {reason}\n"
     # a checkpoint without an event count (written before counts were kept) still verifies
     stamp = "2026-01-01T00:00:00.000000Z"
-    mac = audit_chain._checkpoint_mac(_key(app), Checkpoint(2, events(app)[1].hash, 0, stamp, ""))
+    mac = audit_checkpoints._checkpoint_mac(
+        _key(app), Checkpoint(2, events(app)[1].hash, 0, stamp, "")
+    )
     _attacker(
         app,
         "DELETE FROM audit_checkpoints",
@@ -513,7 +538,7 @@ def _insert_anchor(app, first_kept_id, anchor_hash, *, mac: str | None) -> None:
               "anchor_hash": anchor_hash, "archived_count": 4, "archive_sha256": "x",
               "pruned_by": "cli"}  # fmt: skip
     if mac == "valid":
-        mac = audit_chain._anchor_mac(_key(app), anchor)
+        mac = audit_prune.anchor_mac(_key(app), anchor)
     with sqlite3.connect(db_path(app)) as conn:
         conn.execute(
             "INSERT INTO audit_anchors (created_at, pruned_before, first_kept_id, anchor_hash, "
@@ -525,16 +550,18 @@ def _insert_anchor(app, first_kept_id, anchor_hash, *, mac: str | None) -> None:
 
 def test_anchors_are_checked_newest_first(app):
     _seed_events(app, 3)
-    _insert_anchor(app, None, audit.GENESIS, mac="valid")  # no first id: the chain starts at 1
+    _insert_anchor(
+        app, None, audit_store.GENESIS, mac="valid"
+    )  # no first id: the chain starts at 1
     assert _run_verify(app) == Verification(True, 3, 3)
-    _insert_anchor(app, 1, audit.GENESIS, mac="0" * 64)
+    _insert_anchor(app, 1, audit_store.GENESIS, mac="0" * 64)
     reason = "the newest prune anchor does not carry a valid MAC (forged)"
     assert _run_verify(app) == Verification(False, 0, None, None, reason)
     assert _verify(app).output == f"Chain broken: {reason}\n"
-    _insert_anchor(app, 1, audit.GENESIS, mac="valid")
+    _insert_anchor(app, 1, audit_store.GENESIS, mac="valid")
     assert _run_verify(app) == Verification(True, 3, 3)
     with app.app_context():
-        newest_first = audit_chain.anchors()
+        newest_first = audit_prune.anchors()
     assert [(a.id, a.mac == "0" * 64) for a in newest_first] == [(3, False), (2, True), (1, False)]
 
 
@@ -546,18 +573,18 @@ def test_prune_refuses_recent_events_at_exactly_30_days(app, tmp_path):
     log = app.extensions["audit"]
     today = datetime.now(UTC).date()
     with app.app_context():
-        with pytest.raises(audit_chain.PruneRefused) as refused:
-            audit_chain.prune(log, (today - timedelta(days=29)).isoformat(), tmp_path / "a")
+        with pytest.raises(audit_prune.PruneRefused) as refused:
+            audit_prune.prune(log, (today - timedelta(days=29)).isoformat(), tmp_path / "a")
         assert str(refused.value) == (
             "events younger than 30 days are kept; choose an earlier --before, or add --force"
         )
         old_enough = (today - timedelta(days=30)).isoformat()
-        assert audit_chain.prune(log, old_enough, tmp_path / "b") == audit_chain.PruneResult(
+        assert audit_prune.prune(log, old_enough, tmp_path / "b") == audit_prune.PruneResult(
             0, str(tmp_path / "b"), None, None
         )
-        forced = audit_chain.prune(log, today.isoformat() + "T00:00:00Z", tmp_path / "c",
+        forced = audit_prune.prune(log, today.isoformat() + "T00:00:00Z", tmp_path / "c",
                                    force=True)  # fmt: skip
-        assert forced == audit_chain.PruneResult(0, str(tmp_path / "c"), None, None)
+        assert forced == audit_prune.PruneResult(0, str(tmp_path / "c"), None, None)
     runner = app.test_cli_runner()
     result = runner.invoke(args=["audit", "prune", "--before", today.isoformat(),
                                  "--archive", str(tmp_path / "d")])  # fmt: skip
@@ -568,7 +595,7 @@ def test_prune_refuses_recent_events_at_exactly_30_days(app, tmp_path):
 
 
 def test_prune_exact_archive_anchor_messages_and_guards(app, tmp_path, monkeypatch, log_stream):
-    monkeypatch.setattr(audit, "now_iso", lambda: "2020-01-01T00:00:00.000000Z")
+    monkeypatch.setattr(audit_store, "now_iso", lambda: "2020-01-01T00:00:00.000000Z")
     _seed_events(app, 5)
     monkeypatch.undo()
     _seed_events(app, 1)
@@ -577,14 +604,14 @@ def test_prune_exact_archive_anchor_messages_and_guards(app, tmp_path, monkeypat
     amy = audit.Actor(3, "amy", "admin")
     with app.app_context():
         # strictly before: events stamped exactly at the cutoff are kept
-        exact = audit_chain.prune(app.extensions["audit"], before[0].ts, tmp_path / "x", force=True)
-        assert exact == audit_chain.PruneResult(0, str(tmp_path / "x"), None, None)
-        result = audit_chain.prune(app.extensions["audit"], "2021-01-01", archive, actor=amy)
+        exact = audit_prune.prune(app.extensions["audit"], before[0].ts, tmp_path / "x", force=True)
+        assert exact == audit_prune.PruneResult(0, str(tmp_path / "x"), None, None)
+        result = audit_prune.prune(app.extensions["audit"], "2021-01-01", archive, actor=amy)
     body = archive.read_bytes()
     digest = hashlib.sha256(body).hexdigest()
-    assert result == audit_chain.PruneResult(5, str(archive), digest, 6)
+    assert result == audit_prune.PruneResult(5, str(archive), digest, 6)
     assert [json.loads(line) for line in body.decode().splitlines()] == [
-        {**{c: getattr(e, c) for c in audit.COLUMNS}, "hash": e.hash} for e in before[:5]
+        {**{c: getattr(e, c) for c in audit_store.COLUMNS}, "hash": e.hash} for e in before[:5]
     ]
     assert body.decode().splitlines()[0] == json.dumps(
         json.loads(body.decode().splitlines()[0]), sort_keys=True
@@ -612,7 +639,7 @@ def test_prune_exact_archive_anchor_messages_and_guards(app, tmp_path, monkeypat
         "archived_count": 5, "archive_path": str(archive), "archive_sha256": digest,
         "pruned_by": "amy",
     }  # fmt: skip
-    assert anchor["mac"] == audit_chain._anchor_mac(_key(app), anchor)
+    assert anchor["mac"] == audit_prune.anchor_mac(_key(app), anchor)
     assert anchor["created_at"] is not None
     pruned = [json.loads(x) for x in log_stream.getvalue().splitlines() if "audit pruned" in x]
     assert [(x["msg"], x["archived"], x["archive"]) for x in pruned] == [
@@ -629,7 +656,7 @@ def test_prune_exact_archive_anchor_messages_and_guards(app, tmp_path, monkeypat
 
 
 def test_prune_on_the_command_line_reports_exact_counts(app, tmp_path, monkeypatch):
-    monkeypatch.setattr(audit, "now_iso", lambda: "2020-01-01T00:00:00.000000Z")
+    monkeypatch.setattr(audit_store, "now_iso", lambda: "2020-01-01T00:00:00.000000Z")
     _seed_events(app, 2)
     with app.app_context():
         audit.record(
@@ -647,7 +674,7 @@ def test_prune_on_the_command_line_reports_exact_counts(app, tmp_path, monkeypat
     assert archive.read_bytes().isascii() and "caf\\u00e9 \\u2713" in archive.read_text()
     assert [e.operator for e in events(app)] == ["cli", "cli"]
     with app.app_context():
-        (anchor,) = audit_chain.anchors()
+        (anchor,) = audit_prune.anchors()
     assert (anchor.first_kept_id, anchor.archived_count, anchor.pruned_by) == (4, 3, "cli")
     # the prune's own events (#4, #5) are old enough for the next prune: ids no longer start at 1
     monkeypatch.undo()
@@ -668,6 +695,43 @@ def test_prune_on_the_command_line_reports_exact_counts(app, tmp_path, monkeypat
     assert nothing.output == "No events before 2021-01-01; nothing pruned.\n"
 
 
+def test_the_full_walk_keeps_its_lease_while_it_runs(app, monkeypatch, log_stream):
+    """The job's lease is short and renewed by the walk, so every host stops showing
+    "running" soon after a holder died, and a long walk keeps it."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.extensions import db
+    from app.services import jobs
+
+    _seed_events(app, 5)
+    beats = []
+    monkeypatch.setattr(audit_verify, "HEARTBEAT_EVERY", 2)
+    with app.app_context():
+        log = app.extensions["audit"]
+        result = audit_verify.verify(log, heartbeat=lambda: beats.append(1))
+        assert (result, len(beats)) == (Verification(True, 5, 5), 2)  # after #2 and #4
+        assert audit_verify.verify(log) == Verification(True, 5, 5)  # no heartbeat: fine
+
+        job = audit_verify.VERIFY_JOB
+        assert jobs.try_lease(db.engine, job, "host:1:verify", 120)
+        until = jobs.state(db.engine, job).lease_until
+        lease = audit_verify._Lease(db.engine, "host:1:verify")
+        lease.renewed -= 29  # less than a quarter of the lease ago: nothing written
+        lease.keep()
+        assert jobs.state(db.engine, job).lease_until == until
+        lease.renewed -= 2
+        lease.keep()
+        renewed = jobs.state(db.engine, job).lease_until
+        assert renewed > until
+        assert 0 <= (datetime.now(UTC) + timedelta(seconds=120) - renewed).total_seconds() < 5
+        lost = audit_verify._Lease(db.engine, "elsewhere:2:verify")
+        lost.renewed -= 31
+        lost.keep()  # another holder's lease is never extended; the walk goes on
+        assert jobs.state(db.engine, job).lease_until == renewed
+    warned = [json.loads(x)["msg"] for x in log_stream.getvalue().splitlines() if "lease" in x]
+    assert warned == ["audit full verification lost its lease; finishing anyway"]
+
+
 def test_full_verification_runs_once_in_the_background(app, monkeypatch, log_stream):
     import threading
     import time
@@ -679,7 +743,7 @@ def test_full_verification_runs_once_in_the_background(app, monkeypatch, log_str
     assert _run_verify(app) == Verification(True, 3, 3)
     _seed_events(app, 1)
     gate, calls, crashes = threading.Event(), [], []
-    real = audit_chain.verify_and_checkpoint
+    real = audit_verify.verify_and_checkpoint
 
     def slow(log_, **kwargs):
         calls.append(kwargs)
@@ -690,39 +754,39 @@ def test_full_verification_runs_once_in_the_background(app, monkeypatch, log_str
 
     def finished():
         for _ in range(250):
-            if audit_chain.full_verification_running() is None:
+            if audit_verify.full_verification_running() is None:
                 return True
             time.sleep(0.02)
         return False
 
-    monkeypatch.setattr(audit_chain, "verify_and_checkpoint", slow)
+    monkeypatch.setattr(audit_verify, "verify_and_checkpoint", slow)
     monkeypatch.setattr(threading, "excepthook", lambda args: crashes.append(args.exc_type))
     with app.app_context():
-        assert audit_chain.last_full_verification() is None
-        assert audit_chain.full_verification_running() is None
-        assert audit_chain.start_full_verification(app) is True
-        assert audit_chain.start_full_verification(app) is False  # one at a time
+        assert audit_verify.last_full_verification() is None
+        assert audit_verify.full_verification_running() is None
+        assert audit_verify.start_full_verification(app) is True
+        assert audit_verify.start_full_verification(app) is False  # one at a time
         (worker,) = [t for t in threading.enumerate() if t.name == "audit-verify"]
         assert worker.daemon
-        state = jobs.state(db.engine, audit_chain.VERIFY_JOB)
+        state = jobs.state(db.engine, audit_verify.VERIFY_JOB)
         assert state.lease_owner == jobs.owner_id() + ":verify"
-        assert (state.lease_until - state.started_at).total_seconds() == 3600
-        assert 0 <= audit_chain.full_verification_running() < 5
-        assert audit_chain.last_full_verification() is None
+        assert (state.lease_until - state.started_at).total_seconds() == 120
+        assert 0 <= audit_verify.full_verification_running() < 5
+        assert audit_verify.last_full_verification() is None
         gate.set()
         assert finished()
         worker.join(5)
-        assert audit_chain.last_full_verification() == Verification(True, 4, 4)
-        assert calls == [{"full": True}]
+        assert audit_verify.last_full_verification() == Verification(True, 4, 4)
+        assert [sorted(c) for c in calls] == [["full", "heartbeat"]] and calls[0]["full"]
         assert [p[:2] for p in _checkpoints(app)] == [(3, events(app)[2].hash),
                                                       (4, events(app)[3].hash)]  # fmt: skip
         assert _checkpoints(app)[-1][3] == 1
         # a crash is recorded on the job, and the last good result is kept
-        assert audit_chain.start_full_verification(app) is True
+        assert audit_verify.start_full_verification(app) is True
         assert finished()
-        state = jobs.state(db.engine, audit_chain.VERIFY_JOB)
+        state = jobs.state(db.engine, audit_verify.VERIFY_JOB)
         assert (state.last_error, state.lease_owner) == ("RuntimeError", None)
-        assert audit_chain.last_full_verification() == Verification(True, 4, 4)
+        assert audit_verify.last_full_verification() == Verification(True, 4, 4)
     for _ in range(100):
         if crashes:
             break

@@ -20,8 +20,8 @@ from sqlalchemy import select
 
 from app import create_app
 from app.models import AuditEvent
-from app.services.audit import GENESIS, chain_hash
-from app.services.audit_chain import verify
+from app.services.audit_store import GENESIS, chain_hash
+from app.services.audit_verify import verify
 
 ROOT = Path(__file__).resolve().parents[1]
 PROCESSES = 4

@@ -29,9 +29,9 @@ from app.audit.query import _merged as merged_page
 from app.auth.session import reauthenticate, role_required, sudo_active
 from app.extensions import db
 from app.models import AuditEvent, Role
-from app.services import audit, audit_chain, operators
-from app.services.audit import COLUMNS
-from app.web import render
+from app.services import audit, audit_checkpoints, audit_prune, audit_verify, operators
+from app.services.audit_store import COLUMNS, now_iso
+from app.web import render, sent_by_htmx
 
 EXPORT_COLUMNS = (*COLUMNS, "hash")
 MAX_EVENT_ID = 2**63 - 1
@@ -50,18 +50,19 @@ HISTORY_SIZE = 10
 
 
 def _chain_status():
-    """Admins see the chain status: events since the last checkpoint are verified now; a
-    first (full) verification runs in the background, never inside this request."""
+    """Admins see the chain status: events since the newest checkpoint are verified now,
+    read-only (a GET never writes; checkpoints come from appenders, the background job and
+    the command line); a first (full) verification runs in the background, never here."""
     if not current_user.is_admin:
         return None
     log = audit.audit_log()
-    running = audit_chain.full_verification_running()
-    full = audit_chain.last_full_verification()
+    running = audit_verify.full_verification_running()
+    full = audit_verify.last_full_verification()
     if full is not None and not full.ok:  # a full walk found a break: keep showing it
         return {"result": full, "checkpoint": None, "running": running}
-    if not audit_chain.has_checkpoint(log):
+    if not audit_checkpoints.has_checkpoint(log):
         return {"result": None, "checkpoint": None, "running": running}
-    result, checkpoint = audit_chain.verify_and_checkpoint(log)
+    result, checkpoint = audit_verify.verify_since_checkpoint(log)
     return {"result": result, "checkpoint": checkpoint, "running": running}
 
 
@@ -80,8 +81,8 @@ def index():
         outcomes=OUTCOMES,
         operator_names=[op.username for op in operators.all_operators()]
         + ["cli", "outside the console"],
-        chain=_chain_status() if not request.headers.get("HX-Request") else None,
-        anchors=audit_chain.anchors() if current_user.is_admin else [],
+        chain=_chain_status() if not sent_by_htmx() else None,
+        anchors=audit_prune.anchors() if current_user.is_admin else [],
         sudo=sudo_active(),
     )
 
@@ -90,7 +91,7 @@ def index():
 @role_required(Role.ADMIN)
 def verify_full():
     """Walk the whole chain in a background thread (long at millions of events)."""
-    if audit_chain.start_full_verification(current_app._get_current_object()):
+    if audit_verify.start_full_verification(current_app._get_current_object()):
         flash("Verifying the whole chain in the background; this page shows the result.", "info")
     else:
         flash("A full verification is already running.", "info")
@@ -200,7 +201,7 @@ def export():
                 yield json.dumps({k: row[k] for k in EXPORT_COLUMNS}, sort_keys=True) + "\n"
         attempt.success(message=f"{fmt} export of {count} events, filters {filters}")
 
-    name = f"audit-{audit.now_iso()[:19].replace(':', '')}.{fmt}"
+    name = f"audit-{now_iso()[:19].replace(':', '')}.{fmt}"
     mimetype = "text/csv" if fmt == "csv" else "application/x-ndjson"
     response = Response(stream_with_context(generate()), mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
