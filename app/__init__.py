@@ -70,12 +70,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    from app import security, upstream, web
+    from app import providers, security, web
     from app.services import audit
 
     audit.init_app(app)
     security.init_app(app)
-    upstream.init_app(app)
+    # every provider's connection, blueprint and template context (app/providers.py)
+    providers.init_app(app)
     web.init_app(app)
 
     from app.audit import bp as audit_bp
@@ -93,12 +94,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from app.overview import bp as overview_bp
     from app.status import bp as status_bp
     from app.vaults import bp as vaults_bp
-    from app.vaults import connections
 
     app.register_blueprint(overview_bp)
     app.register_blueprint(status_bp)
     app.register_blueprint(vaults_bp)
-    connections.init_app(app)
 
     from app import cli, errors
 

@@ -1,26 +1,27 @@
 """Configuration from the environment (and an optional ``.env``), validated at start.
 
-Variable names are a contract (../shared/DESIGN.md): the CloudCruise ones are the official
-SDK's. Everything else has a safe default so the console runs with zero configuration,
-in which case it talks to the embedded sandbox.
+Variable names are a contract (README.md, "Configuration"): the CloudCruise ones are the
+official SDK's. Everything else has a safe default so the console runs with zero
+configuration, in which case it talks to the embedded sandboxes.
+
+Each provider reads its own variables (``Provider.configure`` in its package, listed by
+:mod:`app.providers`): the primary provider's settings land in ``UPSTREAM``, every other
+provider's in ``OTHER_VAULTS[key]``.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.cloudcruise.crypto import InvalidKeyError, validate_key
 from app.fileperms import private_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = ROOT / "instance"
-DEFAULT_BASE_URL = "https://api.cloudcruise.com"
-DEFAULT_QODER_URL = "https://api.qoder.com/api/v1/cloud"
-DEFAULT_R4_URL = "https://r4.dev/api/v1/machine"
 
 
 class ConfigError(RuntimeError):
@@ -79,7 +80,9 @@ class Upstream:
 
 @dataclass(frozen=True)
 class OtherVault:
-    """Qoder or r4: the real API when a key is set, else an embedded emulator.
+    """A provider reached with one key (Qoder, r4): the real API when the key is set, else
+    an embedded emulator. ``options`` holds its own extra settings (Qoder:
+    ``workspace_id``).
 
     ``sandbox`` with a ``base_url`` and ``key`` means an emulator already running there (tests).
     """
@@ -87,6 +90,28 @@ class OtherVault:
     sandbox: bool
     base_url: str | None
     key: str | None
+    options: Mapping[str, str] = field(default_factory=dict)
+
+
+def keyed_settings(
+    env: Mapping[str, str],
+    key_var: str,
+    url_var: str,
+    default_url: str,
+    options: Mapping[str, str] | None = None,
+) -> OtherVault:
+    """The settings of a provider reached with one key: ``key_var`` (none: the emulator)
+    and ``url_var`` (default ``default_url``)."""
+    key = env.get(key_var, "").strip() or None
+    base_url = (env.get(url_var, "").strip() or default_url).rstrip("/")
+    if key and not base_url.startswith(("https://", "http://")):
+        raise ConfigError(f"{url_var} must start with https://, got {base_url!r}.")
+    return OtherVault(
+        sandbox=key is None,
+        base_url=base_url,
+        key=key,
+        options={k: v for k, v in (options or {}).items() if v},
+    )
 
 
 def load_config(env: dict[str, str] | None = None, instance: Path | None = None) -> dict[str, Any]:
@@ -95,44 +120,12 @@ def load_config(env: dict[str, str] | None = None, instance: Path | None = None)
     instance = Path(env.get("VAULT_CONSOLE_INSTANCE_PATH") or instance or DEFAULT_INSTANCE)
     private_dir(instance)  # keys, databases and the sandboxes' workspace keys live here
 
-    api_key = env.get("CLOUDCRUISE_API_KEY", "").strip() or None
-    enc_key = env.get("CLOUDCRUISE_ENCRYPTION_KEY", "").strip() or None
-    base_url = (env.get("CLOUDCRUISE_BASE_URL", "").strip() or DEFAULT_BASE_URL).rstrip("/")
-    if api_key:
-        if not enc_key:
-            raise ConfigError(
-                "CLOUDCRUISE_API_KEY is set but CLOUDCRUISE_ENCRYPTION_KEY is not. The console "
-                "encrypts credentials itself, so it needs the workspace encryption key "
-                "(64 hex characters, from CloudCruise workspace settings → Encryption keys)."
-            )
-        if not base_url.startswith(("https://", "http://")):
-            raise ConfigError(f"CLOUDCRUISE_BASE_URL must start with https://, got {base_url!r}.")
-    if enc_key:
-        try:
-            validate_key(enc_key)
-        except InvalidKeyError as exc:
-            raise ConfigError(f"CLOUDCRUISE_ENCRYPTION_KEY: {exc}") from None
-    upstream = Upstream(
-        sandbox=api_key is None,
-        base_url=None if api_key is None else base_url,
-        api_key=api_key,
-        encryption_key=enc_key if api_key else None,
-    )
+    from app import providers
 
-    qoder_pat = env.get("QODER_PAT", "").strip() or None
-    r4_key = env.get("R4_API_KEY", "").strip() or None
-    other_vaults = {
-        "qoder": OtherVault(
-            sandbox=qoder_pat is None,
-            base_url=(env.get("QODER_BASE_URL", "").strip() or DEFAULT_QODER_URL).rstrip("/"),
-            key=qoder_pat,
-        ),
-        "r4": OtherVault(
-            sandbox=r4_key is None,
-            base_url=(env.get("R4_BASE_URL", "").strip() or DEFAULT_R4_URL).rstrip("/"),
-            key=r4_key,
-        ),
-    }
+    settings = {p.key: p.configure(env) for p in providers.all()}
+    primary = providers.primary()
+    upstream = settings[primary.key]
+    other_vaults = {key: value for key, value in settings.items() if key != primary.key}
 
     database_url = env.get("VAULT_CONSOLE_DATABASE_URL", "").strip() or (
         f"sqlite:///{instance / 'vault_console.db'}"
@@ -151,14 +144,13 @@ def load_config(env: dict[str, str] | None = None, instance: Path | None = None)
                 "SQLite: every host sharing the database needs the same keys (a key generated "
                 "into one host's instance folder would differ on the next)."
             )
-        sandboxed = [name for name, on in (("CloudCruise", upstream.sandbox),
-                     ("Qoder", other_vaults["qoder"].sandbox),
-                     ("r4", other_vaults["r4"].sandbox)) if on]  # fmt: skip
+        sandboxed = [p for p in providers.all() if settings[p.key].sandbox]
         if sandboxed and not _bool(env.get("VAULT_CONSOLE_ALLOW_EMBEDDED_SANDBOX"), False):
+            first, *rest = [p.key_env for p in providers.all()]
             raise ConfigError(
-                f"No API key is set for {', '.join(sandboxed)}, so each host would start its own "
-                "embedded sandbox while all of them share one database; set "
-                "CLOUDCRUISE_API_KEY (and QODER_PAT, R4_API_KEY), or "
+                f"No API key is set for {', '.join(p.name for p in sandboxed)}, so each host "
+                "would start its own embedded sandbox while all of them share one database; "
+                f"set {first}" + (f" (and {', '.join(rest)})" if rest else "") + ", or "
                 "VAULT_CONSOLE_ALLOW_EMBEDDED_SANDBOX=true for a single-host demo."
             )
     secure_cookies = _bool(env.get("VAULT_CONSOLE_SECURE_COOKIES"), False)

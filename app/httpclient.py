@@ -5,8 +5,11 @@
   method on 429 when ``Retry-After`` is short (a rate-limited request was not processed).
   POST/PUT/DELETE/PATCH are otherwise never retried.
 * A response-size cap; bodies that are not JSON are reported, not parsed.
-* Transport failures become :class:`UnavailableError` (timeout / connection / malformed);
-  callers map non-2xx answers to their own typed errors (each API has its own envelope).
+* Transport failures become :class:`UnavailableError` (timeout / connection / malformed).
+* Non-2xx answers become the typed errors of :mod:`app.upstream_errors` through ONE table,
+  :data:`STATUS_ERRORS` (HTTP status -> class), for every client; a client only says how to
+  read its API's error envelope (:meth:`ApiClient.error_detail`) and, where it has better
+  wording, replaces a message (:meth:`ApiClient.describe_error`).
 
 No Flask imports. Nothing here logs bodies, only method, path, status and timing.
 """
@@ -18,7 +21,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -30,9 +33,54 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from app.cloudcruise.errors import UnavailableError
+from app.upstream_errors import (
+    AuthError,
+    ConflictError,
+    ErrorDetail,
+    NotAvailableError,
+    NotFoundError,
+    RateLimitedError,
+    UnavailableError,
+    UpstreamError,
+    ValidationError,
+)
 
 MAX_RESPONSE_BYTES = 1024 * 1024 * 1024
+
+#: The one mapping of an HTTP error status to the error it becomes, for every upstream.
+#: Other 5xx are :class:`UnavailableError` (kind ``server``); anything else unmapped is the
+#: base :class:`UpstreamError`.
+STATUS_ERRORS: dict[int, type[UpstreamError]] = {
+    400: ValidationError,
+    401: AuthError,
+    403: AuthError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: ValidationError,
+    429: RateLimitedError,
+    501: NotAvailableError,
+}
+
+
+def error_class(status: int) -> type[UpstreamError]:
+    if status in STATUS_ERRORS:
+        return STATUS_ERRORS[status]
+    return UnavailableError if status >= 500 else UpstreamError
+
+
+def upstream_error(
+    service: str,
+    status: int,
+    detail: ErrorDetail,
+    *,
+    retry_after: float | None = None,
+    message: str | None = None,
+    field_of: Callable[[str], str | None] | None = None,
+) -> UpstreamError:
+    """The typed error for a non-2xx answer of ``service`` (see :data:`STATUS_ERRORS`)."""
+    return error_class(status).from_answer(
+        service, status, detail, message=message, retry_after=retry_after, field_of=field_of
+    )
 
 
 class _CappedReader:
@@ -54,7 +102,9 @@ class _CappedReader:
 
     def _too_large(self) -> UnavailableError:
         return UnavailableError(
-            f"{self._name} sent a response too large to process.", kind="malformed"
+            f"{self._name} sent a response too large to process.",
+            kind="malformed",
+            service=self._name,
         )
 
     def read(self, size: int = 256 * 1024) -> bytes:
@@ -220,11 +270,13 @@ class JsonHttp:
             ):
                 raise self._timeout() from None
             raise UnavailableError(
-                f"Could not reach {self.name} (connection refused or dropped).", kind="connection"
+                f"Could not reach {self.name} (connection refused or dropped).",
+                kind="connection",
+                service=self.name,
             ) from None
         except requests.exceptions.RequestException:
             raise UnavailableError(
-                f"The request to {self.name} failed.", kind="connection"
+                f"The request to {self.name} failed.", kind="connection", service=self.name
             ) from None
         finally:
             self.log.info(
@@ -241,6 +293,7 @@ class JsonHttp:
                 f"{self.name} answered with something that is not JSON.",
                 kind="malformed",
                 status=resp.status_code,
+                service=self.name,
             )
         return Answer(resp.status_code, resp.headers, payload)
 
@@ -274,6 +327,7 @@ class JsonHttp:
                     f"{self.name} answered with something that is not JSON.",
                     kind="malformed",
                     status=resp.status_code,
+                    service=self.name,
                 )
             reader = _CappedReader(resp, self.max_response_bytes, self.name)
             yield Answer(resp.status_code, resp.headers, None), self._items(reader)
@@ -295,7 +349,9 @@ class JsonHttp:
         prefix = "item" if first == b"[" else ""
         if first not in (b"[", b"{"):
             raise UnavailableError(
-                f"{self.name} answered with something that is not a JSON list.", kind="malformed"
+                f"{self.name} answered with something that is not a JSON list.",
+                kind="malformed",
+                service=self.name,
             )
         try:
             yield from ijson.items(reader, prefix, use_float=True)
@@ -304,6 +360,7 @@ class JsonHttp:
                 f"{self.name} answered with something that is not JSON "
                 "(the list breaks off part way).",
                 kind="malformed",
+                service=self.name,
             ) from None
         except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
             raise self._transport_error(exc) from None
@@ -317,17 +374,23 @@ class JsonHttp:
         ):
             return self._timeout()
         return UnavailableError(
-            f"Could not reach {self.name} (connection refused or dropped).", kind="connection"
+            f"Could not reach {self.name} (connection refused or dropped).",
+            kind="connection",
+            service=self.name,
         )
 
     def _timeout(self) -> UnavailableError:
         return UnavailableError(
-            f"{self.name} did not answer within {self.timeout[1]:g} s.", kind="timeout"
+            f"{self.name} did not answer within {self.timeout[1]:g} s.",
+            kind="timeout",
+            service=self.name,
         )
 
     def _read_body(self, resp: requests.Response) -> Any:
         too_large = UnavailableError(
-            f"{self.name} sent a response too large to process.", kind="malformed"
+            f"{self.name} sent a response too large to process.",
+            kind="malformed",
+            service=self.name,
         )
         try:
             declared = int(resp.headers.get("Content-Length") or 0)
@@ -357,23 +420,76 @@ class JsonHttp:
     @staticmethod
     def expect(payload: Any, kind: type, name: str, what: str) -> Any:
         if not isinstance(payload, kind):
-            raise UnavailableError(
-                f"{name} answered {what} in an unexpected shape.", kind="malformed"
-            )
+            raise malformed(name, what)
         return payload
+
+
+def malformed(service: str, what: str) -> UnavailableError:
+    """``service`` answered ``what`` in a shape the client cannot read."""
+    return UnavailableError(
+        f"{service} answered {what} in an unexpected shape.", kind="malformed", service=service
+    )
+
+
+def nested_error_detail(
+    payload: Any, *, codes: tuple[str, ...] = ("code",), extra: tuple[str, ...] = ()
+) -> ErrorDetail:
+    """The detail of an ``{"error": {<code>, "message", "param"?, ...}}`` body (Qoder, r4):
+    the first of ``codes`` that is a string is the code; ``extra`` keys are kept aside."""
+    err = payload.get("error") if isinstance(payload, dict) else None
+    err = err if isinstance(err, dict) else {}
+
+    def text(key: str) -> str | None:
+        value = err.get(key)
+        return value if isinstance(value, str) and value else None
+
+    return ErrorDetail(
+        message=text("message"),
+        code=next((text(k) for k in codes if text(k)), None),
+        param=text("param"),
+        extra={k: err[k] for k in extra if k in err},
+        body=payload if isinstance(payload, dict) else None,
+    )
+
+
+def scrub(detail: ErrorDetail, secrets: tuple[str, ...]) -> ErrorDetail:
+    """``detail`` with every secret (4 characters or more) in its messages replaced by …."""
+    secrets = tuple(s for s in secrets if s and len(s) >= 4)
+    if not secrets:
+        return detail
+
+    def clean(text: str) -> str:
+        for secret in secrets:
+            text = text.replace(secret, "…")
+        return text
+
+    return ErrorDetail(
+        message=clean(detail.message) if detail.message else detail.message,
+        code=detail.code,
+        param=detail.param,
+        messages=tuple(clean(m) for m in detail.messages),
+        extra=detail.extra,
+        body=detail.body if not any(s in json.dumps(detail.body) for s in secrets) else None,
+    )
 
 
 USER_AGENT = "vault-console/0.1"
 
 
 class ApiClient:
-    """What every upstream client shares: one :class:`JsonHttp`, a redacted key, ``with``.
+    """What every upstream client shares: one :class:`JsonHttp`, a redacted key, ``with``,
+    error mapping through :data:`STATUS_ERRORS`, and a cheap probe for the status page.
 
-    Subclasses name the service (``service``, used in messages and ``repr``) and say how the
-    key authenticates (``auth_headers``); the key itself never appears in ``repr``."""
+    Subclasses name the service (``service``, used in messages and ``repr``), say how the
+    key authenticates (``auth_headers``) and how their API's error bodies read
+    (``error_detail``); the key itself never appears in ``repr`` or in a message."""
 
     service = "API"
     logger = logging.getLogger("app.http")
+    #: one cheap authenticated GET, for :meth:`probe`
+    probe_path = "/"
+    #: the request field a validation message is about (None: messages stay general)
+    field_of: Callable[[str], str | None] | None = None
 
     def __init__(
         self,
@@ -385,12 +501,13 @@ class ApiClient:
         retries: int = 2,
         backoff: float = 0.25,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> None:
         self._key = key
         self.http = JsonHttp(
             self.service,
             base_url,
-            {**self.auth_headers(key), "User-Agent": USER_AGENT},
+            {**self.auth_headers(key), "User-Agent": USER_AGENT, **(extra_headers or {})},
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             retries=retries,
@@ -403,6 +520,85 @@ class ApiClient:
     def auth_headers(self, key: str) -> dict[str, str]:
         raise NotImplementedError
 
+    # ------------------------------------------------------------------ errors
+    def error_detail(self, payload: Any) -> ErrorDetail:
+        """What the API's error body says (override for the API's envelope)."""
+        data = payload if isinstance(payload, dict) else {}
+        message, code = data.get("message"), data.get("code")
+        return ErrorDetail(
+            message=message if isinstance(message, str) and message else None,
+            code=code if isinstance(code, str) else None,
+            body=data or None,
+        )
+
+    @classmethod
+    def describe_error(
+        cls, status: int, detail: ErrorDetail, context: Mapping[str, str] | None = None
+    ) -> str | None:
+        """The client's own message for this answer, or None for the error class's wording.
+        ``context`` holds what the request was about (ids), for messages that name it."""
+        return None
+
+    def answer_retry_after(self, answer: Answer, detail: ErrorDetail) -> float | None:
+        """How long a 429 asks to wait (``Retry-After``; an API may say more)."""
+        return retry_after(answer.headers)
+
+    def error(
+        self,
+        answer: Answer,
+        context: Mapping[str, str] | None = None,
+        secrets: tuple[str, ...] = (),
+    ) -> UpstreamError:
+        """The typed error for a non-2xx ``answer``; the key and ``secrets`` are scrubbed."""
+        detail = scrub(self.error_detail(answer.payload), (self._key, *secrets))
+        return upstream_error(
+            self.service,
+            answer.status,
+            detail,
+            retry_after=self.answer_retry_after(answer, detail),
+            message=self.describe_error(answer.status, detail, context or {}),
+            field_of=type(self).field_of,
+        )
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        request_id: str | None = None,
+        context: Mapping[str, str] | None = None,
+        secrets: tuple[str, ...] = (),
+    ) -> Any:
+        """One request; the parsed JSON body of a 2xx answer, else the typed error.
+        ``secrets`` (values sent in ``body``) are scrubbed from any error message."""
+        answer = self.http.request(method, path, params=params, body=body, request_id=request_id)
+        if not answer.ok:
+            raise self.error(answer, context, secrets)
+        return answer.payload
+
+    # ------------------------------------------------------------------ diagnostics
+    def probe(self) -> dict[str, Any]:
+        """One cheap authenticated read (``probe_path``): status, latency and the server's
+        clock (``Date`` header). Transport failures raise :class:`requests.RequestException`."""
+        from email.utils import parsedate_to_datetime
+
+        started = time.perf_counter()
+        resp = self.http.session.get(
+            self.base_url + self.probe_path, timeout=self.http.timeout, allow_redirects=False
+        )
+        latency_ms = (time.perf_counter() - started) * 1000
+        resp.close()
+        server_time = None
+        if resp.headers.get("Date"):
+            try:
+                server_time = parsedate_to_datetime(resp.headers["Date"])
+            except (TypeError, ValueError):
+                server_time = None
+        return {"status": resp.status_code, "latency_ms": latency_ms, "server_time": server_time}
+
+    # ------------------------------------------------------------------ identity
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, key=<redacted>)"
 

@@ -6,7 +6,9 @@ policy and parsing are what is under test.
 
 from __future__ import annotations
 
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pyotp
 import pytest
@@ -299,3 +301,47 @@ def test_a_timeout_before_the_headers_is_a_timeout_too(sandbox):
     with pytest.raises(UnavailableError) as info:
         client.list_secret_providers()
     assert info.value.kind == "timeout"
+
+
+# ---------------------------------------------------------------- "no such entry" answers
+
+
+class _EmptyVault(BaseHTTPRequestHandler):
+    """Answers every ``GET /vault`` with 200 and the body under test."""
+
+    body = b""
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def empty_vault():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _EmptyVault)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize(
+    "body", [b"[]", b"{}", b"null", b""], ids=["list", "object", "null", "none"]
+)
+def test_an_empty_answer_for_one_key_is_not_found_not_malformed(empty_vault, body):
+    """Divergence 1: some deployments answer an unknown key with 200 and an empty body."""
+    _EmptyVault.body = body
+    base_url = f"http://127.0.0.1:{empty_vault.server_address[1]}"
+    with CloudCruiseClient(base_url, "sk_test_key_0001", "ab" * 32, retries=0) as client:
+        with pytest.raises(NotFoundError) as info:
+            client.get_entry("ann", "https://portal.example.com")
+        assert info.value.message == "The vault entry no longer exists."
+        assert not isinstance(info.value, UnavailableError)
+        if body == b"[]":
+            assert client.list_entries() == []  # the whole vault may well be empty

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import requests
 
 from app.models import AuditEvent
 from tests.conftest import AuthActions, make_app
-from tests.entries_support import csrf, hx, make_entry
+from tests.entries_support import csrf, hx, input_value, make_entry
 from tests.other_vaults_support import add_qoder_credential, qoder_vault_id
 
 
@@ -196,3 +197,147 @@ def test_banner_names_every_sandboxed_service(client, auth):
     auth.login("bn", "viewer")
     html = client.get("/qoder").get_data(as_text=True)
     assert "CloudCruise, Qoder, r4 are local emulators" in html
+
+
+# -- token rotation ---------------------------------------------------------------------------
+NEW_TOKEN = "tok-rotated-Zq81-secret"
+
+
+def _rotate(client, vault, cred, token, data=None, **kw):
+    form = {"token": NEW_TOKEN, "credential_type": "static_bearer"} | (data or {})
+    return hx(client, "POST", f"/qoder/vaults/{vault}/credentials/{cred}/token", token,
+              data=form, **kw)  # fmt: skip
+
+
+def _rotate_events(app):
+    with app.app_context():
+        from app.extensions import db
+
+        return db.session.query(AuditEvent).filter_by(action="qoder.credential.rotate").all()
+
+
+def test_rotate_is_for_editors_only(client, auth, other_vaults):
+    vault = _qoder_vault_id(other_vaults, "Support Desk")
+    cred, _url = add_qoder_credential(other_vaults["qoder"], vault)
+    auth.login("qr-viewer", "viewer")
+    page = client.get(f"/qoder/vaults/{vault}").get_data(as_text=True)
+    assert cred in _ids(page, "vcred_") and "Rotate token" not in page
+    assert _rotate(client, vault, cred, csrf(client)).status_code == 403
+    auth.logout()
+    auth.login("qr-editor", "editor")
+    page = client.get(f"/qoder/vaults/{vault}").get_data(as_text=True)
+    row = page[page.index(f'<tr id="cred-{cred}"') :].split("</tr>", 1)[0]
+    assert "Rotate token" in row and 'type="password"' in row and 'name="csrf_token"' in row
+    # no CSRF token: refused before anything else
+    assert _rotate(client, vault, cred, None).status_code == 400
+
+
+def test_rotate_replaces_the_token_audits_without_it_and_never_shows_it(
+    app, client, auth, other_vaults, log_stream
+):
+    box = other_vaults["qoder"]
+    vault = _qoder_vault_id(other_vaults, "Support Desk")
+    cred, url = add_qoder_credential(box, vault)
+    headers = {"Authorization": f"Bearer {box.pat}"}
+    before = requests.get(f"{box.base_url}/vaults/{vault}/credentials/{cred}", headers=headers,
+                          timeout=5).json()  # fmt: skip
+    auth.login("qr-rotator", "editor")
+    response = _rotate(client, vault, cred, csrf(client))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and html.lstrip().startswith(f'<tr id="cred-{cred}"')
+    assert response.headers["HX-Retarget"] == "closest tr"
+    assert "Token rotated" in response.headers["HX-Trigger"]
+    assert NEW_TOKEN not in html and NEW_TOKEN not in str(response.headers)
+    after = requests.get(f"{box.base_url}/vaults/{vault}/credentials/{cred}", headers=headers,
+                         timeout=5).json()  # fmt: skip
+    assert after["updated_at"] > before["updated_at"] and not after.get("archived_at")
+    rows = _rotate_events(app)
+    assert [(r.phase, r.outcome) for r in rows] == [("attempt", "attempt"), ("result", "success")]
+    assert rows[1].target_id == cred and rows[1].target_pid == url
+    assert rows[1].target_domain == f"qoder:{vault}" and json.loads(rows[1].fields) == ["token"]
+    assert json.loads(rows[1].changes) == {"token": {"changed": True}}
+    for row in rows:
+        assert NEW_TOKEN not in str({c.name: getattr(row, c.name) for c in row.__table__.columns})
+    assert NEW_TOKEN not in log_stream.getvalue()
+    # the audit page names the action
+    audit_page = client.get("/audit?action=qoder.credential.rotate").get_data(as_text=True)
+    assert "Qoder credential token rotated" in audit_page
+
+
+def test_rotate_explains_bad_input_beside_the_field_and_sends_nothing(
+    app, client, auth, other_vaults
+):
+    vault = _qoder_vault_id(other_vaults, "Support Desk")
+    cred, _url = add_qoder_credential(other_vaults["qoder"], vault)
+    auth.login("qr-typo", "editor")
+    token = csrf(client)
+    for typed, message in (
+        ("", "Enter the new token."),
+        ("   ", "Enter the new token."),
+        (" tok-x ", "starts or ends with white space"),
+        ("tok\nx", "control character"),
+    ):
+        response = _rotate(client, vault, cred, token, {"token": typed})
+        html = response.get_data(as_text=True)
+        assert response.status_code == 422, typed
+        assert html.lstrip().startswith(f'<form id="rotate-{cred}"')
+        assert 'class="field-error"' in html and message in html
+        assert 'aria-invalid="true"' in html and not input_value(html, "token")
+    assert _rotate_events(app) == []  # nothing attempted, nothing audited
+
+
+def test_rotate_upstream_errors_are_a_banner_and_audited(app, client, auth, other_vaults):
+    box = other_vaults["qoder"]
+    vault = _qoder_vault_id(other_vaults, "Support Desk")
+    cred, _url = add_qoder_credential(box, vault)
+    auth.login("qr-down", "editor")
+    token = csrf(client)
+    box.faults.add("status", status=503, method="POST", times=1)
+    response = _rotate(client, vault, cred, token)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'class="banner banner-error"' in html
+    assert "Not rotated: Qoder answered 503" in html and NEW_TOKEN not in html
+    box.faults.add("status", status=409, method="POST", times=1)
+    conflict = _rotate(client, vault, cred, token)
+    assert conflict.status_code == 409 and "reported a conflict" in conflict.headers["HX-Trigger"]
+    assert [(r.outcome, r.status) for r in _rotate_events(app) if r.phase == "result"] == [
+        ("failure", 503),
+        ("failure", 409),
+    ]
+
+
+def test_rotating_an_archived_credential_is_refused(app, client, auth, other_vaults):
+    box = other_vaults["qoder"]
+    vault = _qoder_vault_id(other_vaults, "Support Desk")
+    cred, _url = add_qoder_credential(box, vault)
+    auth.login("qr-late", "editor")
+    page = client.get(f"/qoder/vaults/{vault}").get_data(as_text=True)  # loaded while active
+    assert f'id="rotate-{cred}"' in page
+    requests.post(f"{box.base_url}/vaults/{vault}/credentials/{cred}/archive",
+                  headers={"Authorization": f"Bearer {box.pat}"}, timeout=5)  # fmt: skip
+    response = _rotate(client, vault, cred, csrf(client))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "an archived credential cannot be rotated" in html
+    rows = _rotate_events(app)
+    assert [(r.phase, r.outcome) for r in rows] == [("event", "refused")]
+    archived = client.get(f"/qoder/vaults/{vault}?include_archived=1").get_data(as_text=True)
+    assert cred in _ids(archived, "vcred_") and f'id="rotate-{cred}"' not in archived
+
+
+def test_rotate_without_javascript_redirects_back_with_a_banner(client, auth, other_vaults):
+    vault = _qoder_vault_id(other_vaults, "Support Desk")
+    cred, _url = add_qoder_credential(other_vaults["qoder"], vault)
+    auth.login("qr-nojs", "editor")
+    page = f"/qoder/vaults/{vault}"
+    token = csrf(client, page)
+    response = client.post(f"{page}/credentials/{cred}/token",
+                           data={"token": NEW_TOKEN, "csrf_token": token},
+                           headers={"Referer": f"http://localhost{page}"})  # fmt: skip
+    assert response.status_code == 303 and response.headers["Location"].endswith(page)
+    assert "Token rotated" in client.get(page).get_data(as_text=True)
+    empty = client.post(f"{page}/credentials/{cred}/token", data={"token": "", "csrf_token": token})
+    assert empty.status_code == 303
+    assert "Enter the new token." in client.get(page).get_data(as_text=True)
+    missing = client.post(f"{page}/credentials/vcred_{'0' * 32}/token",
+                          data={"token": NEW_TOKEN, "csrf_token": token})  # fmt: skip
+    assert missing.status_code == 404

@@ -42,13 +42,14 @@ ROLES = {
     "audit.export": "admin",
     "audit.verify_full": "admin",
     "status.index": "admin",
-    "vaults.qoder_index": "viewer",
-    "vaults.qoder_vault": "viewer",
-    "vaults.r4_index": "viewer",
-    "vaults.r4_vault": "viewer",
-    "vaults.r4_item": "viewer",
+    "qoder.index": "viewer",
+    "qoder.vault": "viewer",
+    "r4.index": "viewer",
+    "r4.vault": "viewer",
+    "r4.item": "viewer",
     "vaults.search": "viewer",
-    "vaults.qoder_archive": "editor",
+    "qoder.archive": "editor",
+    "qoder.rotate": "editor",
 }
 RANK = {"viewer": 0, "editor": 1, "admin": 2}
 

@@ -25,39 +25,28 @@ from urllib.parse import urlencode
 
 from sqlalchemy import Select, func, or_, select
 
+from app import providers
 from app.models import AuditEvent
 
-ACTIONS = {
+#: Actions of the console itself; each provider declares its own (``Provider.audit_actions``).
+CONSOLE_ACTIONS = {
     "auth.login": "Sign-in",
     "auth.logout": "Sign-out",
     "auth.sudo": "Password re-entry (sudo)",
-    "entry.create": "Entry created",
-    "entry.credentials.update": "Credentials edited",
-    "entry.twofactor.update": "Two-factor edited",
-    "entry.session.update": "Session persistence edited",
-    "entry.concurrency.update": "Concurrency edited",
-    "entry.proxy.update": "Proxy edited",
-    "entry.provider.update": "Secret provider edited",
-    "entry.delete": "Entry deleted",
-    "entry.clear_state": "Browser state cleared",
-    "entry.user_name.reveal": "Username revealed",
-    "entry.password.reveal": "Password revealed",
-    "entry.tfa_secret.reveal": "TFA secret revealed",
-    "entry.proxy_value.reveal": "Proxy URL revealed",
-    "entry.tfa_code.view": "2FA code viewed",
-    "entry.changed_outside": "Changed outside the console",
+}
+ADMIN_ACTIONS = {
     "operator.create": "Operator created",
     "operator.role_change": "Operator role changed",
     "operator.disable": "Operator disabled",
     "audit.export": "Audit log exported",
     "audit.pruned": "Audit log pruned",
-    "qoder.credential.archive": "Qoder credential archived",
 }
+#: action -> label, for filters, lists and the overview (sign-in, providers, administration)
+ACTIONS = {**CONSOLE_ACTIONS, **providers.audit_actions(), **ADMIN_ACTIONS}
 GROUPS = {
     "auth.": "All sign-in events",
-    "entry.": "All entry events",
+    **providers.audit_groups(),
     "operator.": "All operator events",
-    "qoder.": "All Qoder events",
 }
 OUTCOMES = {
     "success": "Success",

@@ -1,11 +1,16 @@
-"""HTTP client for the CloudCruise vault API (wire reference: ../shared/cloudcruise-api.md).
+"""HTTP client for the CloudCruise vault API (wire reference: docs/cloudcruise-api.md).
 
 * Transport (pooled session, timeouts, retries for reads and short 429s, size cap) is the
   shared :class:`app.httpclient.JsonHttp`.
 * Credentials (and a custom proxy URL) are encrypted here, before they leave the process,
   in the SDK's exact format. Responses are wrapped in :class:`VaultEntry`, which keeps
   unknown fields and hides ciphertext.
-* Every failure is one of the typed errors in :mod:`app.cloudcruise.errors`.
+* Every failure is one of the typed errors of :mod:`app.upstream_errors`, chosen by the
+  shared status table (:data:`app.httpclient.STATUS_ERRORS`); :mod:`app.cloudcruise.errors`
+  reads CloudCruise's error bodies.
+* ``GET /vault`` for one key (``permissioned_user_id`` + ``domain``) answered 200 with
+  ``[]``, ``{}``, ``null`` or an empty body means "no such entry" (NotFoundError), not a
+  malformed answer: the API answers an unknown key that way as well as with a 404.
 
 No Flask imports: the client is usable from the CLI, tests and benchmarks.
 """
@@ -14,20 +19,20 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
 from app.cloudcruise import crypto
+from app.cloudcruise import errors as cc_errors
 from app.cloudcruise.entry import TfaCode, VaultEntry
-from app.cloudcruise.errors import (
-    CloudCruiseError,
+from app.cloudcruise.errors import CloudCruiseError
+from app.httpclient import USER_AGENT, Answer, ApiClient, ErrorDetail, JsonHttp, retry_after
+from app.upstream_errors import (
+    NotFoundError,
     RateLimitedError,
     UnavailableError,
-    error_from_response,
 )
-from app.httpclient import USER_AGENT, ApiClient, JsonHttp, retry_after
 
 log = logging.getLogger("app.cloudcruise")
 
@@ -35,8 +40,10 @@ log = logging.getLogger("app.cloudcruise")
 class CloudCruiseClient(ApiClient):
     """Talks to one CloudCruise workspace (or the sandbox) with one API and encryption key."""
 
-    service = "CloudCruise"
+    service = cc_errors.SERVICE
     logger = log
+    probe_path = "/secret-providers"
+    field_of = staticmethod(cc_errors.field_of)
 
     def __init__(
         self,
@@ -54,6 +61,23 @@ class CloudCruiseClient(ApiClient):
         return {"cc-key": key, "X-CloudCruise-Client": USER_AGENT}
 
     # ------------------------------------------------------------------ transport
+    def error_detail(self, payload: Any) -> ErrorDetail:
+        return cc_errors.error_detail(payload)
+
+    @classmethod
+    def describe_error(
+        cls, status: int, detail: ErrorDetail, context: Mapping[str, str] | None = None
+    ) -> str | None:
+        if status in (401, 403) and not detail.message:
+            return "CloudCruise rejected the API key or the encryption key."
+        if status == 404 and not detail.message:
+            return "The vault entry no longer exists."
+        return None
+
+    def answer_retry_after(self, answer: Answer, detail: ErrorDetail) -> float | None:
+        wait = retry_after(answer.headers)
+        return wait if wait is not None else detail.extra.get("retry_after")
+
     def _request(
         self,
         method: str,
@@ -63,11 +87,7 @@ class CloudCruiseClient(ApiClient):
         body: Any = None,
         request_id: str | None = None,
     ) -> Any:
-        answer = self.http.request(method, path, params=params, body=body, request_id=request_id)
-        if not answer.ok:
-            parsed = answer.payload if isinstance(answer.payload, dict) else None
-            raise error_from_response(answer.status, parsed, retry_after(answer.headers))
-        return answer.payload
+        return self.call(method, path, params=params, body=body, request_id=request_id)
 
     def _expect(self, payload: Any, kind: type, what: str) -> Any:
         return JsonHttp.expect(payload, kind, "CloudCruise", what)
@@ -80,7 +100,9 @@ class CloudCruiseClient(ApiClient):
             data.get("domain"), str
         ):
             raise UnavailableError(
-                "CloudCruise answered a vault entry without its identifiers.", kind="malformed"
+                "CloudCruise answered a vault entry without its identifiers.",
+                kind="malformed",
+                service=self.service,
             )
         return VaultEntry(data)
 
@@ -103,20 +125,22 @@ class CloudCruiseClient(ApiClient):
         """
         with self.http.stream_items("/vault", request_id=request_id) as (answer, items):
             if not answer.ok:
-                parsed = answer.payload if isinstance(answer.payload, dict) else None
-                raise error_from_response(answer.status, parsed, retry_after(answer.headers))
+                raise self.error(answer)
             yield items
 
     def get_entry(
         self, permissioned_user_id: str, domain: str, *, request_id: str | None = None
     ) -> VaultEntry:
-        """``GET /vault?permissioned_user_id=&domain=``: one entry (404 → NotFoundError)."""
+        """``GET /vault?permissioned_user_id=&domain=``: one entry. No such entry (a 404, or
+        a 200 with ``[]``, ``{}``, ``null`` or no body) is :class:`NotFoundError`."""
         payload = self._request(
             "GET",
             "/vault",
             params={"permissioned_user_id": permissioned_user_id, "domain": domain},
             request_id=request_id,
         )
+        if payload is None or payload == [] or payload == {}:
+            raise NotFoundError("The vault entry no longer exists.", service=self.service)
         return self._entry(payload)
 
     def create_entry(self, fields: Mapping[str, Any], *, request_id: str | None = None):
@@ -166,7 +190,9 @@ class CloudCruiseClient(ApiClient):
         data = self._expect(payload, dict, "the 2FA code")
         if not isinstance(data.get("code"), str | int):
             raise UnavailableError(
-                "CloudCruise answered a 2FA code without a code.", kind="malformed"
+                "CloudCruise answered a 2FA code without a code.",
+                kind="malformed",
+                service=self.service,
             )
         expires = data.get("expires_in_seconds")
         received = data.get("received_at")
@@ -195,25 +221,6 @@ class CloudCruiseClient(ApiClient):
             payload = [payload]
         rows = self._expect(payload, list, "the provider items")
         return [row for row in rows if isinstance(row, dict) and row.get("ref")]
-
-    # ------------------------------------------------------------------ diagnostics
-    def probe(self) -> dict[str, Any]:
-        """One cheap authenticated read: latency and the server's clock (``Date`` header)."""
-        from email.utils import parsedate_to_datetime
-
-        started = time.perf_counter()
-        resp = self.http.session.get(
-            self.base_url + "/secret-providers", timeout=self.http.timeout, allow_redirects=False
-        )
-        latency_ms = (time.perf_counter() - started) * 1000
-        resp.close()
-        server_time = None
-        if resp.headers.get("Date"):
-            try:
-                server_time = parsedate_to_datetime(resp.headers["Date"])
-            except (TypeError, ValueError):
-                server_time = None
-        return {"status": resp.status_code, "latency_ms": latency_ms, "server_time": server_time}
 
     # ------------------------------------------------------------------ secrets
     def decrypt_secret(self, entry: VaultEntry, field: str) -> Any:

@@ -1,17 +1,24 @@
-"""HTTP client for the Qoder Cloud Agents vaults API (``/api/v1/cloud``), read-mostly.
+"""HTTP client for the Qoder Cloud Agents vaults API (``/api/v1/cloud``): reads, archive
+and token rotation.
 
-Wire reference: ``/work/shared/other-vaults.md`` Part A. The console targets the G2
+Wire reference: ``docs/qoder-api.md``. The console targets the G2
 shape but reads both credential shapes: the flat G2 object (``mcp_server_url``,
 ``protocol``, ``type``, ``status``) and the nested G3 object (``auth{type,
 mcp_server_url | secret_name, ...}``, ``archived_at`` instead of ``status``).
 
 * Transport is the shared :class:`app.httpclient.JsonHttp` (pooled session, timeouts,
   GET retries on 5xx/connection errors, short-429 retries, size cap).
-* ``Authorization: Bearer <PAT>``. The PAT never appears in ``repr`` or in a message
-  (:attr:`QoderClient.key_hint` gives its last four characters).
+* ``Authorization: Bearer <PAT>``, plus ``qoder-workspace-id`` when a workspace is
+  configured (``QODER_WORKSPACE_ID``). The PAT never appears in ``repr`` or in a message
+  (:attr:`QoderClient.key_hint` gives its last four characters), nor does a token being
+  rotated.
 * Errors are keyed on the HTTP status (the 401 ``error.type`` differs between doc
-  versions) and raised as the typed errors of :mod:`app.cloudcruise.errors`, plus
-  :class:`NotAvailableError` for 501 ``feature_not_available``.
+  versions) through the shared table (:data:`app.httpclient.STATUS_ERRORS`) into the
+  typed errors of :mod:`app.upstream_errors`; 501 ``feature_not_available`` is
+  :class:`NotAvailableError`.
+* Token rotation is the G3 *Update credential* (``POST .../credentials/{id}``, a merge
+  patch whose ``auth.type`` must equal the credential's type; the credential must be
+  active).
 * Parsed objects keep only the documented, non-secret fields: a token, refresh token,
   client secret or secret value sent by mistake is never kept.
 
@@ -21,23 +28,21 @@ No Flask imports.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
-from app.cloudcruise.errors import (
-    AuthError,
-    CloudCruiseError,
-    ConflictError,
-    NotFoundError,
-    RateLimitedError,
-    UnavailableError,
-    ValidationError,
+from app.httpclient import (
+    Answer,
+    ApiClient,
+    ErrorDetail,
+    malformed,
+    nested_error_detail,
+    retry_after,
 )
-from app.httpclient import ApiClient, retry_after
+from app.upstream_errors import UnavailableError
 
 log = logging.getLogger("app.qoder")
 NAME = "Qoder"
@@ -46,22 +51,12 @@ MAX_LIMIT = 100
 T = TypeVar("T")
 
 
-class NotAvailableError(CloudCruiseError):
-    """501 ``feature_not_available``: Qoder does not offer this operation (yet)."""
-
-    default_message = "This Qoder feature is not available."
-
-    def __init__(
-        self,
-        message: str | None = None,
-        *,
-        feature: str | None = None,
-        available_from: str | None = None,
-        **kw: Any,
-    ) -> None:
-        super().__init__(message, **kw)
-        self.feature = feature
-        self.available_from = available_from
+#: the secret an update replaces, per auth type (the only one the console rotates)
+TOKEN_FIELDS = {
+    "static_bearer": "token",
+    "mcp_oauth": "access_token",
+    "environment_variable": "secret_value",
+}
 
 
 # ------------------------------------------------------------------ data classes
@@ -120,7 +115,7 @@ class Credential:
 
 # ------------------------------------------------------------------ parsing
 def _malformed(what: str) -> UnavailableError:
-    return UnavailableError(f"{NAME} answered {what} in an unexpected shape.", kind="malformed")
+    return malformed(NAME, what)
 
 
 def _opt_str(data: Mapping[str, Any], key: str) -> str | None:
@@ -218,64 +213,9 @@ def parse_page(payload: Any, item: Any, what: str) -> Page:
 
 
 # ------------------------------------------------------------------ errors
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    raw = headers.get("retry-after-ms")
-    if raw is not None:
-        try:
-            return max(0.0, float(raw) / 1000)
-        except ValueError:
-            pass
-    return retry_after(headers)
-
-
-def error_from_answer(
-    status: int, payload: Any, headers: Mapping[str, str], *, secret: str = ""
-) -> CloudCruiseError:
-    """Map a non-2xx answer (``{"type":"error","error":{type,message,param?}}``)."""
-    err = payload.get("error") if isinstance(payload, dict) else None
-    err = err if isinstance(err, dict) else {}
-    message = _opt_str(err, "message")
-    if message and secret and secret in message:
-        message = message.replace(secret, "…")
-    code = _opt_str(err, "type") or _opt_str(err, "code")
-    param = _opt_str(err, "param")
-    common: dict[str, Any] = {"status": status, "code": code}
-    if status in (400, 422):
-        exc = ValidationError(message or f"{NAME} rejected the request.", **common)
-        text = exc.message
-        exc.field_errors = {param: [text]} if param else {}
-        exc.general_errors = [] if param else [text]
-        return exc
-    if status == 401:
-        return AuthError("Qoder rejected the access token (QODER_PAT).", **common)
-    if status == 403:
-        detail = f" ({message})" if message else ""
-        return AuthError(
-            f"The Qoder access token (QODER_PAT) is not permitted to do this{detail}.", **common
-        )
-    if status == 404:
-        return NotFoundError(message or "The Qoder vault or credential does not exist.", **common)
-    if status == 409:
-        return ConflictError(message or "Qoder reported a conflict.", **common)
-    if status == 429:
-        wait = _retry_after(headers)
-        when = f"Retry in {max(1, math.ceil(wait))} s." if wait is not None else "Retry shortly."
-        return RateLimitedError(
-            f"Qoder is rate limiting this console. {when}", retry_after=wait, **common
-        )
-    if status == 501:
-        feature = _opt_str(err, "feature")
-        since = _opt_str(err, "available_from")
-        text = "This Qoder feature is not available" + (f" ({feature})" if feature else "")
-        text += f"; available from {since}." if since else "."
-        return NotAvailableError(text, feature=feature, available_from=since, **common)
-    if status >= 500:
-        return UnavailableError(
-            f"Qoder answered {status}" + (f": {message}" if message else "."),
-            kind="server",
-            **common,
-        )
-    return CloudCruiseError(message or f"Qoder answered {status}.", **common)
+def error_detail(payload: Any) -> ErrorDetail:
+    """``{"type":"error","error":{type,message,param?,feature?,available_from?}}``."""
+    return nested_error_detail(payload, codes=("type", "code"), extra=("feature", "available_from"))
 
 
 # ------------------------------------------------------------------ client
@@ -328,15 +268,51 @@ class QoderClient(ApiClient):
 
     service = NAME
     logger = log
+    probe_path = "/vaults?limit=1"
 
-    def __init__(self, base_url: str, pat: str, **options: Any) -> None:
-        """``options``: the transport settings of :class:`app.httpclient.ApiClient`."""
+    def __init__(
+        self, base_url: str, pat: str, *, workspace_id: str | None = None, **options: Any
+    ) -> None:
+        """``workspace_id`` is sent as ``qoder-workspace-id`` (a token that reaches several
+        workspaces needs it); ``options``: the transport settings of
+        :class:`app.httpclient.ApiClient`."""
         if not isinstance(pat, str) or not pat.strip():
             raise ValueError("The Qoder access token (QODER_PAT) is empty.")
-        super().__init__(base_url, pat.strip(), **options)
+        workspace = (workspace_id or "").strip()
+        if workspace and not workspace.isprintable():
+            raise ValueError("The Qoder workspace id (QODER_WORKSPACE_ID) is not printable.")
+        self.workspace_id = workspace or None
+        headers = {"qoder-workspace-id": workspace} if workspace else {}
+        super().__init__(base_url, pat.strip(), extra_headers=headers, **options)
 
     def auth_headers(self, key: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {key}"}
+
+    # -------------------------------------------------------------- errors
+    def error_detail(self, payload: Any) -> ErrorDetail:
+        return error_detail(payload)
+
+    @classmethod
+    def describe_error(
+        cls, status: int, detail: ErrorDetail, context: Mapping[str, str] | None = None
+    ) -> str | None:
+        if status == 401:  # keyed on the status: the 401 type differs between doc versions
+            return "Qoder rejected the access token (QODER_PAT)."
+        if status == 403:
+            said = f" ({detail.message})" if detail.message else ""
+            return f"The Qoder access token (QODER_PAT) is not permitted to do this{said}."
+        if status == 404 and not detail.message:
+            return "The Qoder vault or credential does not exist."
+        return None
+
+    def answer_retry_after(self, answer: Answer, detail: ErrorDetail) -> float | None:
+        raw = answer.headers.get("retry-after-ms")
+        if raw is not None:
+            try:
+                return max(0.0, float(raw) / 1000)
+            except ValueError:
+                pass
+        return retry_after(answer.headers)
 
     # -------------------------------------------------------------- transport
     def _request(
@@ -345,12 +321,13 @@ class QoderClient(ApiClient):
         path: str,
         *,
         params: Mapping[str, str] | None = None,
+        body: Any = None,
         request_id: str | None = None,
+        secrets: tuple[str, ...] = (),
     ) -> Any:
-        answer = self.http.request(method, path, params=params, request_id=request_id)
-        if not answer.ok:
-            raise error_from_answer(answer.status, answer.payload, answer.headers, secret=self._key)
-        return answer.payload
+        return self.call(
+            method, path, params=params, body=body, request_id=request_id, secrets=secrets
+        )
 
     # -------------------------------------------------------------- vaults
     def list_vaults(
@@ -412,3 +389,56 @@ class QoderClient(ApiClient):
             f"/credentials/{_path_id(credential_id, 'credential_id')}/archive"
         )
         return parse_credential(self._request("POST", path, request_id=request_id), vault_id)
+
+    def update_credential(
+        self,
+        vault_id: str,
+        credential_id: str,
+        *,
+        auth: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        secrets: tuple[str, ...] = (),
+        request_id: str | None = None,
+    ) -> Credential:
+        """``POST .../credentials/{id}`` (G3 *Update credential*): a merge patch of ``auth``
+        (its ``type`` must equal the credential's) and/or ``metadata`` (a key set to None is
+        removed). Archived credentials cannot be updated. ``secrets``: values in ``auth`` to
+        keep out of any error message. Never retried (a POST)."""
+        if auth is None and metadata is None:
+            raise ValueError("an update needs auth or metadata")
+        body: dict[str, Any] = {}
+        if auth is not None:
+            if not isinstance(auth.get("type"), str):
+                raise ValueError("auth.type is required")
+            body["auth"] = dict(auth)
+        if metadata is not None:
+            body["metadata"] = dict(metadata)
+        path = (
+            f"/vaults/{_path_id(vault_id, 'vault_id')}"
+            f"/credentials/{_path_id(credential_id, 'credential_id')}"
+        )
+        payload = self._request("POST", path, body=body, request_id=request_id, secrets=secrets)
+        return parse_credential(payload, vault_id)
+
+    def rotate_token(
+        self,
+        vault_id: str,
+        credential_id: str,
+        auth_type: str,
+        token: str,
+        *,
+        request_id: str | None = None,
+    ) -> Credential:
+        """Replace the credential's secret: ``token`` (static bearer), ``access_token`` (MCP
+        OAuth) or ``secret_value`` (environment variable), by ``auth_type``."""
+        if auth_type not in TOKEN_FIELDS:
+            raise ValueError(f"a {auth_type} credential has no token to rotate")
+        if not isinstance(token, str) or not token:
+            raise ValueError("the new token is empty")
+        return self.update_credential(
+            vault_id,
+            credential_id,
+            auth={"type": auth_type, TOKEN_FIELDS[auth_type]: token},
+            secrets=(token,),
+            request_id=request_id,
+        )

@@ -12,7 +12,9 @@ Public API::
                  verify_item_list(item_list, signer_keys, scheme=DEFAULT),
                  verify_item_detail(detail, signer_keys, scheme=DEFAULT)
 
-See :mod:`app.r4.checkpoints` for the signature-scheme ASSUMPTIONS.
+See :mod:`app.r4.checkpoints` for the signature-scheme ASSUMPTIONS. The console's pages are
+:mod:`app.r4.views`, the provider declaration :mod:`app.r4.provider`; wire reference:
+``docs/r4-api.md``.
 """
 
 from .checkpoints import (

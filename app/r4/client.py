@@ -1,12 +1,13 @@
-"""Read-only HTTP client for the r4.dev Machine Vault API (other-vaults.md, Part B).
+"""Read-only HTTP client for the r4.dev Machine Vault API (wire reference: docs/r4-api.md).
 
 * Transport is the shared :class:`app.httpclient.JsonHttp` (pooled session, timeouts,
   retries for reads and short 429s, size cap); the key travels in ``X-API-Key`` and never
   appears in ``repr`` or messages (:attr:`R4Client.key_hint` shows its last four chars).
 * Answers become the dataclasses of :mod:`app.r4.models`. Field VALUES (end-to-end
   encrypted v3 envelopes) are dropped while parsing; only ``has_value`` is kept.
-* Failures are the typed errors of :mod:`app.cloudcruise.errors`, mapped from r4's
-  ``{"error": {"code", "message"}}`` envelope by HTTP status.
+* Failures are the typed errors of :mod:`app.upstream_errors`, chosen by HTTP status through
+  the shared table (:data:`app.httpclient.STATUS_ERRORS`); r4's ``{"error": {"code",
+  "message"}}`` envelope supplies the code and message.
 * Nothing here trusts the server: verify what it served with :mod:`app.r4.checkpoints`.
 
 ``GET /vault/:id/public-keys`` has no published shape (B.2). Accepted here: a JSON list
@@ -22,19 +23,12 @@ No Flask imports.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from app.cloudcruise.errors import (
-    AuthError,
-    CloudCruiseError,
-    ConflictError,
-    NotFoundError,
-    RateLimitedError,
-    UnavailableError,
-    ValidationError,
-)
-from app.httpclient import ApiClient, retry_after
+from app.httpclient import ApiClient, ErrorDetail, malformed, nested_error_detail
+from app.upstream_errors import UnavailableError
 
 from .models import FieldInfo, ItemDetail, ItemList, ItemSummary, SignerKey, Vault
 
@@ -50,7 +44,7 @@ def _q(value: str) -> str:
 
 
 def _malformed(what: str) -> UnavailableError:
-    return UnavailableError(f"r4 answered {what} in an unexpected shape.", kind="malformed")
+    return malformed(NAME, what)
 
 
 def _str(data: dict, key: str, what: str, *, optional: bool = False) -> Any:
@@ -87,48 +81,9 @@ def _checkpoint(data: dict, key: str, what: str) -> dict | None:
     return value
 
 
-def error_from_answer(status: int, payload: Any, headers: Any, ids: dict[str, str]) -> Exception:
-    """Map a non-2xx r4 answer to a typed error (messages never echo request data)."""
-    err = payload.get("error") if isinstance(payload, dict) else None
-    err = err if isinstance(err, dict) else {}
-    code = err.get("code") if isinstance(err.get("code"), str) else None
-    message = err.get("message") if isinstance(err.get("message"), str) else None
-    common: dict[str, Any] = {"status": status, "code": code}
-    if status == 401:
-        return AuthError("r4 rejected the API key (R4_API_KEY).", **common)
-    if status == 403:
-        detail = f": {message}" if message else "."
-        label = f" ({code})" if code else ""
-        return AuthError(f"r4 refused the request{label}{detail}", **common)
-    if status == 404:
-        if code == "vault_item_not_found" and "item" in ids:
-            text = (
-                f'The vault item "{ids["item"]}" was not found or this API key has no access to it.'
-            )
-        elif code == "vault_not_found" and "vault" in ids:
-            text = f'The vault "{ids["vault"]}" was not found or this API key has no access to it.'
-        else:
-            text = message or "r4 did not find what was asked for (or this key has no access)."
-        return NotFoundError(text, **common)
-    if status == 409:
-        return ConflictError(message or "r4 reported a conflict.", **common)
-    if status in (400, 422):
-        return ValidationError(message or "r4 rejected the request.", **common)
-    if status == 429:
-        wait = retry_after(headers)
-        hint = f"Retry in {int(wait)} s." if wait is not None else "Retry shortly."
-        return RateLimitedError(
-            f"r4 is rate limiting this console. {hint}", retry_after=wait, **common
-        )
-    if status >= 500:
-        return UnavailableError(
-            f"r4 answered {status}" + (f": {message}" if message else "."), kind="server", **common
-        )
-    if err:
-        return CloudCruiseError(message or f"r4 answered {status}.", **common)
-    return UnavailableError(
-        f"r4 answered {status} without an error body.", kind="malformed", **common
-    )
+def error_detail(payload: Any) -> ErrorDetail:
+    """``{"error": {"code", "message"}}``."""
+    return nested_error_detail(payload)
 
 
 class R4Client(ApiClient):
@@ -136,6 +91,7 @@ class R4Client(ApiClient):
 
     service = NAME
     logger = log
+    probe_path = "/vault"
 
     def __init__(self, base_url: str, api_key: str, **options: Any) -> None:
         """``options``: the transport settings of :class:`app.httpclient.ApiClient`."""
@@ -146,12 +102,40 @@ class R4Client(ApiClient):
     def auth_headers(self, key: str) -> dict[str, str]:
         return {"X-API-Key": key}
 
+    # -- errors ------------------------------------------------------------------------
+    def error_detail(self, payload: Any) -> ErrorDetail:
+        return error_detail(payload)
+
+    @classmethod
+    def describe_error(
+        cls, status: int, detail: ErrorDetail, context: Mapping[str, str] | None = None
+    ) -> str | None:
+        """Messages that name the key's variable, the refused scope, or the id not found.
+        ``context``: the ids the request was about (``vault``, ``item``)."""
+        ids = context or {}
+        if status == 401:
+            return "r4 rejected the API key (R4_API_KEY)."
+        if status == 403:
+            label = f" ({detail.code})" if detail.code else ""
+            said = f": {detail.message}" if detail.message else "."
+            return f"r4 refused the request{label}{said}"
+        if status == 404:
+            if detail.code == "vault_item_not_found" and "item" in ids:
+                return (
+                    f'The vault item "{ids["item"]}" was not found or this API key has no '
+                    "access to it."
+                )
+            if detail.code == "vault_not_found" and "vault" in ids:
+                return (
+                    f'The vault "{ids["vault"]}" was not found or this API key has no access to it.'
+                )
+            if not detail.message:
+                return "r4 did not find what was asked for (or this key has no access)."
+        return None
+
     # -- transport ---------------------------------------------------------------------
     def _get(self, path: str, ids: dict[str, str], request_id: str | None) -> Any:
-        answer = self.http.request("GET", path, request_id=request_id)
-        if not answer.ok:
-            raise error_from_answer(answer.status, answer.payload, answer.headers, ids)
-        return answer.payload
+        return self.call("GET", path, request_id=request_id, context=ids)
 
     # -- parsing -----------------------------------------------------------------------
     @staticmethod

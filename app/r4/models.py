@@ -1,4 +1,4 @@
-"""Read-only views of r4.dev Machine Vault API answers (wire reference: other-vaults.md, Part B).
+"""Read-only views of r4.dev Machine Vault API answers (wire reference: docs/r4-api.md).
 
 Field VALUES (v3 envelopes, end-to-end encrypted) are never kept: :class:`FieldInfo` only
 says whether a value was present (``has_value``). Signed checkpoints are kept raw (the

@@ -1,8 +1,9 @@
-"""The other vault APIs operators meet: Qoder cloud vaults and r4 machine vaults, plus the
-global search across CloudCruise, Qoder and r4."""
+"""What the vault providers share: cursor paging (:mod:`app.vaults.paging`) and the global
+search page over every provider's search adapter (:mod:`app.vaults.search`). Each
+provider's own pages live in its package (``app/qoder/views.py``, ``app/r4/views.py``)."""
 
 from flask import Blueprint
 
 bp = Blueprint("vaults", __name__)
 
-from app.vaults import qoder_views, r4_views, search  # noqa: E402,F401
+from app.vaults import search  # noqa: E402,F401

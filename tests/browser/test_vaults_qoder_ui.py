@@ -208,3 +208,66 @@ def test_editor_archives_through_the_styled_dialog_cancel_keeps_it_viewer_sees_n
     expect(_rows(page).first).to_be_visible()
     expect(page.get_by_role("button", name="Archive")).to_have_count(0)
     assert page.console_errors == []
+
+
+ROTATED_TOAST = "Token rotated: agents get the new token from now on."
+#: Chromium logs every 4xx answer, including the 422 that carries the form's errors
+UNPROCESSABLE = (
+    "Failed to load resource: the server responded with a status of 422 (UNPROCESSABLE ENTITY)"
+)
+
+
+def test_editor_rotates_a_token_in_place_with_errors_beside_the_field_viewer_sees_no_form(
+    other_vaults, page, live_server, auth
+):
+    box = other_vaults["qoder"]
+    new_token = "tok-browser-rotated-4Kx9"
+    vault_id = qoder_vault_id(box, "Support Desk")
+    credential_id, _url = add_qoder_credential(box, vault_id)
+    before = _emulator_credential(box, vault_id, credential_id)["updated_at"]
+    posts: list[str] = []
+    page.on(
+        "request",
+        lambda req: req.method == "POST" and req.url.endswith("/token") and posts.append(req.url),
+    )
+    sign_in(page, live_server, auth, "qrotator", "editor")
+    _open_vault(page, live_server, "Support Desk")
+    page.evaluate(f"window.__marker = {MARKER!r}")
+    row = page.locator(f"#cred-{credential_id}")
+    field = row.get_by_label("New bearer token")
+    expect(field).to_be_hidden()  # folded away until asked for
+    row.get_by_text("Rotate token").click()
+    expect(field).to_be_visible()
+    expect(field).to_have_attribute("type", "password")
+
+    # blank input: refused beside the field, nothing sent upstream
+    field.fill("   ")
+    row.get_by_role("button", name="Rotate").click()
+    error = row.locator(".field-error")
+    expect(error).to_have_text("Enter the new token.")
+    expect(row.get_by_label("New bearer token")).to_have_value("")
+    expect(row.get_by_label("New bearer token")).to_have_attribute("aria-invalid", "true")
+    assert _emulator_credential(box, vault_id, credential_id)["updated_at"] == before
+
+    # a real token: the row is redrawn in place, a toast confirms, the token is gone
+    row.get_by_label("New bearer token").fill(new_token)
+    row.get_by_role("button", name="Rotate").click()
+    expect(page.locator("#toasts").get_by_text(ROTATED_TOAST)).to_be_visible()
+    expect(row.locator(".field-error")).to_have_count(0)
+    expect(row.locator("td:nth-child(4)")).to_have_text("active")
+    expect(row.get_by_label("New bearer token")).to_have_value("")
+    assert new_token not in page.content()
+    assert page.evaluate("window.__marker") == MARKER, "a full page load happened"
+    assert len(posts) == 2 and credential_id in posts[-1]
+    assert _emulator_credential(box, vault_id, credential_id)["updated_at"] > before
+    assert page.console_errors == [UNPROCESSABLE]  # the blank token's answer, nothing else
+    page.console_errors.clear()
+
+    # a viewer sees the credential but neither the form nor its button
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, live_server, auth, "qrviewer", "viewer")
+    _open_vault(page, live_server, "Support Desk")
+    expect(page.locator(f"#cred-{credential_id}")).to_be_visible()
+    expect(page.get_by_text("Rotate token")).to_have_count(0)
+    expect(page.locator("input[type=password]")).to_have_count(0)
+    assert page.console_errors == []
