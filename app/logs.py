@@ -58,6 +58,8 @@ def init_app(app: Flask) -> None:
         started = getattr(g, "request_started", None)
         from flask_login import current_user
 
+        from app.web import sent_by_htmx
+
         access.info(
             "%s %s %s",
             request.method,
@@ -71,7 +73,7 @@ def init_app(app: Flask) -> None:
                 if started
                 else None,
                 "operator": current_user.username if current_user.is_authenticated else None,
-                "htmx": request.headers.get("HX-Request") == "true",
+                "htmx": sent_by_htmx(),
                 "ip": request.remote_addr,
             },
         )

@@ -8,6 +8,7 @@ in which case it returns only that block. Every such response varies on ``HX-Req
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,30 +16,45 @@ from flask import Flask, Response, make_response, redirect, render_template, req
 from flask_login import login_required
 from jinja2_fragments.flask import render_block, render_blocks
 
+from app.cloudcruise.fields import catalogue
 from app.cloudcruise.intervals import describe_interval
 from app.timeutil import exact_time, relative_time, seconds_ago
 
 
+def sent_by_htmx() -> bool:
+    """The request came from htmx (the one place the ``HX-Request`` header is read)."""
+    return request.headers.get("HX-Request") == "true"
+
+
 def is_htmx() -> bool:
-    return (
-        request.headers.get("HX-Request") == "true"
-        and request.headers.get("HX-History-Restore-Request") != "true"
-    )
+    """An htmx request that wants a fragment (a history restore wants the whole page)."""
+    return sent_by_htmx() and request.headers.get("HX-History-Restore-Request") != "true"
+
+
+_FIRST_TAG = re.compile(r"^(\s*<[A-Za-z][^\s/>]*)")
 
 
 def render(
     template: str,
     *,
     block: str | list[str] | None = None,
+    oob: list[str] | tuple[str, ...] = (),
     status: int = 200,
     **context: Any,
 ) -> Response:
-    """Render ``template`` whole, or just ``block`` (or blocks) for an htmx request."""
+    """Render ``template`` whole, or just ``block`` (or blocks) for an htmx request.
+
+    ``oob`` names further blocks an htmx answer carries out of band: each is rendered and
+    its outermost element marked ``hx-swap-oob``, so templates need no swap attributes.
+    """
     if block and is_htmx():
         if isinstance(block, list):
             html = render_blocks(template, block, **context)
         else:
             html = render_block(template, block, **context)
+        for name in oob:
+            part = render_block(template, name, **context)
+            html += _FIRST_TAG.sub(r'\1 hx-swap-oob="true"', part, count=1)
     else:
         html = render_template(template, **context)
     response = make_response(html, status)
@@ -76,7 +92,7 @@ def toast(response: Response, message: str, level: str = "success") -> Response:
 
 def hx_redirect(url: str) -> Response:
     """Send the browser to ``url``: ``HX-Redirect`` for htmx, a 303 otherwise."""
-    if request.headers.get("HX-Request") == "true":
+    if sent_by_htmx():
         response = make_response("", 204)
         response.headers["HX-Redirect"] = url
         return response
@@ -107,6 +123,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["fromjson"] = _fromjson
     app.jinja_env.filters["http_url"] = http_url
     app.jinja_env.globals["is_htmx"] = is_htmx
+    app.jinja_env.globals["fields"] = catalogue
     # Macros as a global, not a top-level import, so single-block (htmx) renders see them.
     app.jinja_env.globals["ui"] = app.jinja_env.get_template("shared/_ui.html").module
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from cloudcruise.vault.types import VaultEntryInput
 from sqlalchemy import select
 
+from app.background import wait_idle
 from app.config import Upstream
 from app.extensions import db
 from app.models import AuditEvent
@@ -142,7 +143,11 @@ def test_a_detail_view_heals_the_row_and_audits_what_changed_outside(app, client
             user_alias="Renamed elsewhere",
         )
     )
-    client.get(f"/entries/{entry.id}")  # a fresh read of the entry
+    # a fresh read of the entry: the page writes nothing itself, it hands the heal to a
+    # background thread
+    page = client.get(f"/entries/{entry.id}").get_data(True)
+    assert "Renamed elsewhere" in page
+    assert wait_idle()
     listed = client.get(f"/entries?q={entry.permissioned_user_id}").get_data(True)
     assert "Renamed elsewhere" in listed and "badge-outside" in listed
     [event] = _drift_events(app)
@@ -501,6 +506,7 @@ def test_a_fresh_read_during_a_console_save_is_not_taken_for_drift(app, sandbox)
         seen = reader.get(f"/entries/{entry.id}").get_data(as_text=True)
     thread.join(10)
     assert "Racing after" in seen and done["r"].status_code == 200
+    assert wait_idle()  # the reads' background heals too
     assert _drift_events(app) == []
     listed = reader.get(f"/entries?q={entry.permissioned_user_id}").get_data(True)
     assert "Racing after" in listed and "badge-outside" not in listed

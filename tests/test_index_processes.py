@@ -213,7 +213,7 @@ def test_two_gunicorn_workers_agree_right_after_a_save(tmp_path, procs, box):
         timeout=TIMEOUT,
     )
     assert saved.status_code == 200, (saved.status_code, saved.text[:1000], context())
-    assert "user_alias" in saved.headers.get("HX-Trigger", ""), saved.headers
+    assert "Saved credentials: Alias." in saved.headers.get("HX-Trigger", ""), saved.headers
 
     def read(n: int) -> tuple[int, str]:
         """One list request on a fresh connection, closed after it (a kept-alive connection

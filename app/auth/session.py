@@ -14,7 +14,7 @@ from app.auth import bp
 from app.extensions import login_manager
 from app.models import Role
 from app.services import operators, sessions
-from app.web import hx_redirect, local_path
+from app.web import hx_redirect, local_path, sent_by_htmx
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please sign in to continue."
@@ -45,10 +45,10 @@ def unauthorized(message: str | None = None):
     """Send the browser to the login page; htmx requests get ``HX-Redirect``, not a swap."""
     flash(message or login_manager.login_message, "info")
     target = request.full_path.rstrip("?") if request.method == "GET" else request.referrer
-    if request.headers.get("HX-Request") == "true":
+    if sent_by_htmx():
         target = request.headers.get("HX-Current-URL") or target
     login_url = url_for("auth.login", next=local_path(target))
-    if request.headers.get("HX-Request") == "true":
+    if sent_by_htmx():
         return hx_redirect(login_url)
     return redirect(login_url, 302 if request.method == "GET" else 303)
 

@@ -1,7 +1,7 @@
 """CloudCruise vault API: client, SDK-compatible crypto and typed errors (no Flask here)."""
 
 from app.cloudcruise.client import CloudCruiseClient
-from app.cloudcruise.entry import SECRET_FIELDS, SESSION_BLOBS, TfaCode, VaultEntry
+from app.cloudcruise.entry import TfaCode, VaultEntry
 from app.cloudcruise.errors import (
     AuthError,
     CloudCruiseError,
@@ -11,6 +11,7 @@ from app.cloudcruise.errors import (
     UnavailableError,
     ValidationError,
 )
+from app.cloudcruise.fields import SECRET_FIELDS, SESSION_BLOBS
 
 __all__ = [
     "SECRET_FIELDS",

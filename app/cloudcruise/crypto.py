@@ -22,6 +22,8 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from app.cloudcruise import fields
+
 IV_BYTES = 12
 TAG_BYTES = 16
 #: Shortest payload the SDKs accept: 12-byte IV + 16-byte tag, in hex.
@@ -31,7 +33,7 @@ _KEY_RE = re.compile(r"^[0-9a-fA-F]{64}$")
 _HEX_RE = re.compile(r"^[0-9a-fA-F]*$")
 
 #: Fields the client encrypts before sending (proxy_value only for custom proxies).
-CREDENTIAL_FIELDS = ("user_name", "password", "tfa_secret")
+CREDENTIAL_FIELDS = fields.CREDENTIAL_FIELDS
 
 
 class CryptoError(Exception):
@@ -114,10 +116,7 @@ def looks_encrypted(value: Any) -> bool:
 
 def encrypted_fields(entry: dict[str, Any]) -> tuple[str, ...]:
     """Names of the fields of ``entry`` that travel encrypted (the SDK's rule)."""
-    names = [f for f in CREDENTIAL_FIELDS if f in entry]
-    if entry.get("proxy_setting") == "custom" and "proxy_value" in entry:
-        names.append("proxy_value")
-    return tuple(names)
+    return tuple(f for f in fields.SECRET_FIELDS if f in entry and fields.is_secret(f, entry))
 
 
 def encrypt_payload(payload: dict[str, Any], key_hex: str) -> dict[str, Any]:

@@ -12,17 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from app.cloudcruise.crypto import CREDENTIAL_FIELDS
-
-SECRET_FIELDS = (*CREDENTIAL_FIELDS, "proxy_value")
-#: Stored browser state: live session tokens, shown and recorded only as counts.
-SESSION_BLOBS = frozenset({"cookies", "local_storage", "session_storage"})
-
-
-def _is_encrypted_field(name: str, raw: Mapping[str, Any]) -> bool:
-    if name == "proxy_value":
-        return raw.get("proxy_setting") == "custom"
-    return name in CREDENTIAL_FIELDS
+from app.cloudcruise.fields import SECRET_FIELDS, SESSION_BLOBS, is_secret
 
 
 class VaultEntry(Mapping[str, Any]):
@@ -34,7 +24,7 @@ class VaultEntry(Mapping[str, Any]):
         data = dict(raw)
         secrets: dict[str, str] = {}
         for key in SECRET_FIELDS:
-            if key in data and _is_encrypted_field(key, data):
+            if key in data and is_secret(key, data):
                 value = data[key]
                 if isinstance(value, str) and value:
                     secrets[key] = value
@@ -106,3 +96,6 @@ class TfaCode:
             f"TfaCode(type={self.type!r}, code='<redacted>', "
             f"expires_in_seconds={self.expires_in_seconds!r}, received_at={self.received_at!r})"
         )
+
+
+__all__ = ["SECRET_FIELDS", "SESSION_BLOBS", "TfaCode", "VaultEntry"]

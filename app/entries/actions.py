@@ -5,12 +5,13 @@ from __future__ import annotations
 from flask import abort, flash, request, url_for
 
 from app.auth.session import role_required
-from app.cloudcruise import CloudCruiseError, NotFoundError
+from app.cloudcruise import NotFoundError
 from app.entries import bp
 from app.entries.presenters import EntryView
 from app.models import Role
-from app.services import audit, entries
-from app.web import hx_redirect, render, toast
+from app.services import audit, entries, entry_commands
+from app.services.outcomes import Failed, Refused
+from app.web import hx_redirect, is_htmx, render, toast
 
 
 def _load(entry_id: str):
@@ -24,22 +25,19 @@ def _load(entry_id: str):
 @role_required(Role.EDITOR)
 def clear_state(entry_id: str):
     entry = _load(entry_id)
-    attempt = audit.attempt(
-        "entry.clear_state", target=entry, fields=["cookies", "local_storage", "session_storage"]
-    )
-    try:
-        cleared = entries.clear_browser_state(entry)
-    except CloudCruiseError as exc:
-        attempt.failure(exc)
+    outcome = entry_commands.clear_browser_state(audit.current_actor(), entry)
+    if isinstance(outcome, Failed):
         response = render("entries/detail.html", block="session", view=EntryView(entry))
-        return toast(response, f"Could not clear browser state: {exc.message}", "error")
-    attempt.success()
-    if request.headers.get("HX-Request") != "true":
-        flash("Browser state cleared: the next run signs in from scratch.", "success")
+        return toast(response, f"Could not clear browser state: {outcome.message}", "error")
+    done = "Browser state cleared: the next run signs in from scratch."
+    if not is_htmx():
+        flash(done, "success")
         return hx_redirect(url_for("entries.detail", entry_id=entry_id))
     # cleared; if the re-read failed, show what we had
-    response = render("entries/detail.html", block="session", view=EntryView(cleared or entry))
-    return toast(response, "Browser state cleared: the next run signs in from scratch.")
+    response = render(
+        "entries/detail.html", block="session", view=EntryView(outcome.value or entry)
+    )
+    return toast(response, done)
 
 
 @bp.post("/<entry_id>/delete")
@@ -51,40 +49,28 @@ def delete(entry_id: str):
     except NotFoundError:
         abort(404)
     typed = request.form.get("confirm", "")
-    view = entry
-    if typed.strip() != entry.permissioned_user_id:
-        audit.record("entry.delete", "refused", target=entry, message="confirmation did not match")
-        message = (
-            "Type the permissioned user id exactly to confirm."
-            if typed.strip()
-            else "Type the permissioned user id to confirm the deletion."
-        )
+    outcome = entry_commands.delete(audit.current_actor(), entry, typed)
+    if isinstance(outcome, Refused):
         return render(
             "entries/detail.html",
             block="danger",
             status=422,
-            view=view,
-            delete_error=message,
+            view=entry,
+            delete_error=outcome.message,
             delete_typed=typed,
         )
-    attempt = audit.attempt("entry.delete", target=entry, changes=audit.audit_log().snapshot(entry))
-    try:
-        entries.delete(entry)
-    except NotFoundError as exc:
-        attempt.failure(exc)
-        flash("The entry was already deleted.", "info")
-        return hx_redirect(url_for("entries.list"))
-    except CloudCruiseError as exc:
-        attempt.failure(exc)
+    if isinstance(outcome, Failed):
+        if isinstance(outcome.error, NotFoundError):
+            flash("The entry was already deleted.", "info")
+            return hx_redirect(url_for("entries.list"))
         response = render(
             "entries/detail.html",
             block="danger",
             status=422,
-            view=view,
-            delete_error=f"CloudCruise refused the deletion: {exc.message}",
+            view=entry,
+            delete_error=f"CloudCruise refused the deletion: {outcome.message}",
             delete_typed=typed,
         )
-        return toast(response, exc.message, "error")
-    attempt.success()
-    flash(f"Deleted {view.title} ({entry.permissioned_user_id} on {entry.domain}).", "success")
+        return toast(response, outcome.message, "error")
+    flash(f"Deleted {entry.title} ({entry.permissioned_user_id} on {entry.domain}).", "success")
     return hx_redirect(url_for("entries.list"))

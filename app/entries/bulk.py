@@ -18,15 +18,17 @@ from sqlalchemy import select
 
 from app.auth.session import role_required
 from app.cloudcruise import CloudCruiseError, NotFoundError
+from app.cloudcruise import fields as catalogue
 from app.entries import bp
 from app.entries.bulk_forms import FORMS, KINDS, SHOWN, BulkForm
-from app.entries.create import upstream_message
+from app.entries.feedback import upstream_message
 from app.entries.listing import ListQuery, matching_ids
 from app.extensions import db
 from app.models import IndexedEntry, Role
 from app.services import audit, entry_index
 from app.services.audit import AuditUnavailable
-from app.services.entry_updates import Conflict, diff, save
+from app.services.entry_commands import Conflict, Failed, Refused, save
+from app.services.entry_updates import diff, removals
 from app.web import render
 
 MAX_BULK = 2000
@@ -83,9 +85,12 @@ def _plan(rows: list[IndexedEntry], wanted: dict[str, Any]) -> list[Item]:
     for row in rows:
         item = Item(row, diff(row, wanted))
         multiple = wanted.get("allow_multiple_sessions", row.allow_multiple_sessions)
+        problems = removals(item.changes)[1]
         if wanted.get("max_concurrency") is not None and not multiple:
             item.status = "blocked"
             item.message = "Multiple sessions are not allowed for this entry, so no limit applies."
+        elif problems:
+            item.status, item.message = "blocked", " ".join(dict.fromkeys(problems.values()))
         elif not item.changes:
             item.status, item.message = "unchanged", "Already as requested."
         else:
@@ -161,6 +166,7 @@ def bulk_apply():
     batch_id = audit.new_batch_id()
     action = f"entry.{KINDS[kind][1]}.update"
     request_id = g.request_id
+    actor = audit.current_actor()
 
     def apply_one(item: Item) -> Item:
         g.request_id = request_id  # the copied context has its own g
@@ -169,22 +175,28 @@ def bulk_apply():
         seen = request.form.get(f"seen-{item.row.id}")
         try:
             # save() re-reads the entry: the conflict check compares what the API holds now
-            result = save(
-                item.row.id, wanted, seen_updated_at=seen, action=action, batch_id=batch_id,
+            outcome = save(
+                actor, item.row.id, wanted, seen_updated_at=seen, action=action,
+                batch_id=batch_id,
             )  # fmt: skip
-        except NotFoundError:
-            item.status, item.message = "failed", "The entry no longer exists."
         except AuditUnavailable as exc:
             item.status, item.message = "failed", str(exc)
-        except CloudCruiseError as exc:
-            item.status, item.message = "failed", upstream_message(exc)
+            return item
+        if isinstance(outcome, Conflict):
+            item.status = "conflict"
+            item.message = "Changed by someone else since the preview; not overwritten."
+        elif isinstance(outcome, Refused):
+            item.status, item.message = "failed", outcome.message
+        elif isinstance(outcome, Failed):
+            item.status = "failed"
+            item.message = (
+                "The entry no longer exists."
+                if isinstance(outcome.error, NotFoundError)
+                else upstream_message(outcome.error)
+            )
         else:
-            if isinstance(result, Conflict):
-                item.status = "conflict"
-                item.message = "Changed by someone else since the preview; not overwritten."
-            else:
-                item.status = "updated"
-                item.message = ", ".join(result.changed) or "no change needed"
+            item.status = "updated"
+            item.message = ", ".join(catalogue.labels(outcome.changed)) or "no change needed"
         return item
 
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:

@@ -11,7 +11,8 @@ from typing import Any
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 
-from app.entries.forms import choices
+from app.cloudcruise import fields as catalogue
+from app.entries.forms import PROXY_CHOICES, choices, label
 from app.services import entry_rules as rules
 from app.services.entry_rules import RuleError
 
@@ -28,64 +29,61 @@ class BulkForm(FlaskForm):
     class Meta:
         csrf = False  # the page-level CSRFProtect checks every POST already
 
-    FLAGS: tuple[tuple[str, str], ...] = ()
+    #: on/off fields of this kind
+    FLAGS: tuple[str, ...] = ()
 
     def wanted(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for name, _label in self.FLAGS:
+        for name in self.FLAGS:
             value = getattr(self, name).data
             if value in ("on", "off"):
                 out[name] = value == "on"
         return out
 
     def describe(self) -> list[str]:
-        """Human summary of the change, e.g. ``persist_cookies → on``."""
-        return [f"{k} → {_show(v)}" for k, v in self.wanted().items()]
+        """Human summary of the change, e.g. ``Persist cookies → Yes``."""
+        return [f"{label(k)} → {show(k, v)}" for k, v in self.wanted().items()]
 
 
-def _show(value: Any) -> str:
-    if value is None:
-        return "none"
-    if value is True:
-        return "on"
-    if value is False:
-        return "off"
-    return str(value)
+def show(name: str, value: Any) -> str:
+    """A new value as the preview shows it (a removal reads as the field's empty text)."""
+    return catalogue.format_value(name, value)
 
 
 class PersistenceForm(BulkForm):
     FLAGS = (
-        ("persist_cookies", "Persist cookies"),
-        ("persist_local_storage", "Persist local storage"),
-        ("persist_session_storage", "Persist session storage"),
-        ("skip_csrf_cookies", "Skip CSRF cookies"),
+        "persist_cookies",
+        "persist_local_storage",
+        "persist_session_storage",
+        "skip_csrf_cookies",
     )
-    persist_cookies = SelectField("Persist cookies", choices=FLAG, default="keep")
-    persist_local_storage = SelectField("Persist local storage", choices=FLAG, default="keep")
-    persist_session_storage = SelectField("Persist session storage", choices=FLAG, default="keep")
-    skip_csrf_cookies = SelectField("Skip CSRF cookies", choices=FLAG, default="keep")
+    persist_cookies = SelectField(label("persist_cookies"), choices=FLAG, default="keep")
+    persist_local_storage = SelectField(
+        label("persist_local_storage"), choices=FLAG, default="keep"
+    )
+    persist_session_storage = SelectField(
+        label("persist_session_storage"), choices=FLAG, default="keep"
+    )
+    skip_csrf_cookies = SelectField(label("skip_csrf_cookies"), choices=FLAG, default="keep")
 
 
 EXPIRY_ACTIONS = choices([("keep", "Keep as is"), ("set", "Set to"), ("none", "No expiry")])
 
 
 class ExpiryForm(BulkForm):
-    INTERVALS = (
-        ("expiry_time_from_last_use", "Expire after last use"),
-        ("expiry_time_from_session_data_set", "Expire after the session is saved"),
-    )
+    INTERVALS = ("expiry_time_from_last_use", "expiry_time_from_session_data_set")
     expiry_time_from_last_use_action = SelectField(
-        "Expire after last use", choices=EXPIRY_ACTIONS, default="keep"
+        label("expiry_time_from_last_use"), choices=EXPIRY_ACTIONS, default="keep"
     )
     expiry_time_from_last_use = StringField("Interval")
     expiry_time_from_session_data_set_action = SelectField(
-        "Expire after the session is saved", choices=EXPIRY_ACTIONS, default="keep"
+        label("expiry_time_from_session_data_set"), choices=EXPIRY_ACTIONS, default="keep"
     )
     expiry_time_from_session_data_set = StringField("Interval")
 
     def validate(self, extra_validators: Any = None) -> bool:
         ok = super().validate(extra_validators)
-        for name, _label in self.INTERVALS:
+        for name in self.INTERVALS:
             field = getattr(self, name)
             field.clean = None
             if getattr(self, f"{name}_action").data == "set":
@@ -101,7 +99,7 @@ class ExpiryForm(BulkForm):
 
     def wanted(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for name, _label in self.INTERVALS:
+        for name in self.INTERVALS:
             action = getattr(self, f"{name}_action").data
             if action == "set":
                 out[name] = getattr(self, name).clean
@@ -114,17 +112,16 @@ LIMIT_ACTIONS = choices([("keep", "Keep as is"), ("set", "Set to"), ("unlimited"
 
 
 class ConcurrencyForm(BulkForm):
-    FLAGS = (
-        ("allow_multiple_sessions", "Allow multiple sessions"),
-        ("prevent_concurrency_during_login", "Block others during login"),
+    FLAGS = ("allow_multiple_sessions", "prevent_concurrency_during_login")
+    allow_multiple_sessions = SelectField(
+        label("allow_multiple_sessions"), choices=FLAG, default="keep"
     )
-    allow_multiple_sessions = SelectField("Allow multiple sessions", choices=FLAG, default="keep")
     max_concurrency_action = SelectField(
-        "Max concurrent sessions", choices=LIMIT_ACTIONS, default="keep"
+        label("max_concurrency"), choices=LIMIT_ACTIONS, default="keep"
     )
     max_concurrency = StringField("Limit")
     prevent_concurrency_during_login = SelectField(
-        "Block others during login", choices=FLAG, default="keep"
+        label("prevent_concurrency_during_login"), choices=FLAG, default="keep"
     )
 
     def validate(self, extra_validators: Any = None) -> bool:
@@ -157,20 +154,13 @@ class ConcurrencyForm(BulkForm):
 
 
 class ProxyForm(BulkForm):
+    # managed modes first: the most common bulk change
     proxy_setting = SelectField(
-        "Proxy mode",
-        choices=choices(
-            [
-                ("random", "Random (managed)"),
-                ("static", "Static IP (managed)"),
-                ("country", "Country (managed)"),
-                ("custom", "Custom proxy URL"),
-                ("none", "No proxy"),
-            ]
-        ),  # fmt: skip
+        label("proxy_setting"),
+        choices=choices([*PROXY_CHOICES[1:], PROXY_CHOICES[0]]),
         default="random",
     )
-    proxy_value = StringField("Proxy value")
+    proxy_value = StringField(label("proxy_value"))
 
     def validate(self, extra_validators: Any = None) -> bool:
         ok = super().validate(extra_validators)
@@ -190,8 +180,11 @@ class ProxyForm(BulkForm):
     def describe(self) -> list[str]:
         mode = self.proxy_setting.data
         if mode == "custom":
-            return ["proxy_setting → custom", "proxy_value → (the URL you entered, encrypted)"]
-        return [f"{k} → {_show(v)}" for k, v in self.wanted().items()]
+            return [
+                f"{label('proxy_setting')} → {show('proxy_setting', 'custom')}",
+                f"{label('proxy_value')} → (the URL you entered, encrypted)",
+            ]
+        return super().describe()
 
 
 FORMS: dict[str, type[BulkForm]] = {

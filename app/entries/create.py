@@ -7,38 +7,18 @@ from flask_login import login_required
 from markupsafe import escape
 
 from app.auth.session import role_required
-from app.cloudcruise import (
-    AuthError,
-    CloudCruiseError,
-    ConflictError,
-    RateLimitedError,
-    UnavailableError,
-    ValidationError,
-)
+from app.cloudcruise import ConflictError
 from app.cloudcruise.intervals import IntervalError, humanize_interval, parse_interval
 from app.entries import bp
-from app.entries.forms import EntryForm, load_provider_choices
+from app.entries.feedback import failure_banner
+from app.entries.forms import EntryForm
+from app.entries.provider_choices import load_provider_choices
 from app.models import Role
-from app.services import audit, entries
+from app.services import audit, entries, entry_commands
+from app.services.entry_commands import Failed, refuse
 from app.web import hx_redirect, render
 
 DUPLICATE = "An entry for this permissioned user id and domain already exists."
-
-
-def upstream_message(exc: CloudCruiseError) -> str:
-    """One sentence an operator can act on, for a failed write."""
-    if isinstance(exc, UnavailableError) and exc.kind in ("timeout", "connection", "malformed"):
-        return (
-            f"{exc.message} The change may or may not have been applied: reload the entry "
-            "to check before you retry. Your input is kept."
-        )
-    if isinstance(exc, AuthError):
-        return "CloudCruise rejected the API key or the encryption key; nothing was saved."
-    if isinstance(exc, RateLimitedError):
-        return exc.message
-    if isinstance(exc, ValidationError) and not exc.general_errors and exc.field_errors:
-        return "CloudCruise rejected some fields; see the messages beside them."
-    return f"{exc.message} Your input is kept; submit again to retry."
 
 
 def _render_form(form: EntryForm, status: int = 200, **extra):
@@ -56,45 +36,22 @@ def new():
         "permissioned_user_id": (form.permissioned_user_id.data or "")[:255],
         "domain": (form.domain.data or "")[:2048],
     }
+    actor = audit.current_actor()
     if not form.validate():
-        audit.record(
-            "entry.create", "refused", target=typed_key, fields=form.errors,
-            message="refused by validation",
-        )  # fmt: skip
+        refuse(actor, "entry.create", "refused by validation", target=typed_key,
+               field_errors=form.errors)  # fmt: skip
         retyped = form.forget_secrets()
         return _render_form(form, 422, retyped=retyped, provider_error=provider_error)
     values = form.values()
-    payload = form.payload()
-    attempt = audit.attempt(
-        "entry.create",
-        target=values,
-        fields=payload,
-        changes=audit.audit_log().describe_changes(payload),
-    )
-    try:
-        created = entries.create(payload)
-    except ConflictError as exc:
-        # one upstream call: the API's 409 is the duplicate check; the index names the entry
-        attempt.failure(exc)
-        form.permissioned_user_id.errors.append(DUPLICATE)
-        return _render_form(
-            form, 422, duplicate_of=entries.existing_id(values["permissioned_user_id"],
-                                                        values["domain"]),
-            retyped=form.forget_secrets(),
-        )  # fmt: skip
-    except ValidationError as exc:
-        attempt.failure(exc)
-        for name, messages in exc.field_errors.items():
-            field = getattr(form, name, None)
-            (field.errors if field is not None else exc.general_errors).extend(messages)
-        banner = "; ".join(exc.general_errors) or upstream_message(exc)
-        return _render_form(form, 422, banner=banner, retyped=form.forget_secrets())
-    except CloudCruiseError as exc:
-        attempt.failure(exc)
-        return _render_form(
-            form, 422, banner=upstream_message(exc), retyped=form.forget_secrets(), retry=True
-        )
-    attempt.success(target=created)
+    outcome = entry_commands.create(actor, values, form.payload())
+    if isinstance(outcome, Failed):
+        if isinstance(outcome.error, ConflictError):
+            form.permissioned_user_id.errors.append(DUPLICATE)
+            duplicate_of = entries.existing_id(values["permissioned_user_id"], values["domain"])
+            return _render_form(form, 422, duplicate_of=duplicate_of, retyped=form.forget_secrets())
+        banner, retry = failure_banner(form, outcome.error)
+        return _render_form(form, 422, banner=banner, retyped=form.forget_secrets(), retry=retry)
+    created = outcome.value
     flash(f"Created {created.user_alias or created.permissioned_user_id}.", "success")
     return hx_redirect(url_for("entries.detail", entry_id=created.id))
 

@@ -16,22 +16,23 @@ from flask import abort, flash, redirect, request, url_for
 from flask_login import login_required
 
 from app.auth.session import role_required
-from app.cloudcruise import CloudCruiseError, NotFoundError, ValidationError
+from app.cloudcruise import NotFoundError
+from app.cloudcruise import fields as catalogue
 from app.cloudcruise.totp import current_code
 from app.entries import bp
-from app.entries.create import upstream_message
-from app.entries.edit_forms import SECTIONS, TITLES, ProviderForm, SectionForm, form_for
-from app.entries.forms import load_provider_choices
+from app.entries.edit_forms import SECTIONS, ProviderForm, SectionForm, form_for
+from app.entries.feedback import failure_banner, place_errors
 from app.entries.presenters import EntryView
+from app.entries.provider_choices import load_provider_choices
 from app.models import Role
 from app.services import audit, entries, entry_rules
-from app.services.entry_updates import Conflict, save
+from app.services.entry_commands import Conflict, Failed, Refused, refuse, save
 from app.web import add_trigger, is_htmx, render, toast
 
 
 def _entry(entry_id: str):
     try:
-        return entries.load(entry_id)
+        return entries.read(entry_id)
     except NotFoundError:
         abort(404)
 
@@ -52,18 +53,16 @@ ALSO_REFRESH = {"provider": ["credentials"]}
 
 
 def _page(entry, section: str, *, status: int = 200, editing: bool = True, **context):
-    blocks: str | list[str] = section
-    also = ALSO_REFRESH.get(section, []) if not editing and is_htmx() else []
-    if not editing and is_htmx():
-        blocks = [section, "header", *also]
-    context["oob"] = set(also)
+    """The section (editing or viewing) from the detail page; after a save, htmx also gets
+    the header and the sections that show what changed, out of band."""
+    saved = not editing and is_htmx()
     return render(
         "entries/detail.html",
-        block=blocks,
+        block=section,
+        oob=["header", *ALSO_REFRESH.get(section, [])] if saved else (),
         status=status,
         view=EntryView(entry),
         editing=section if editing else None,
-        header_oob=not editing and is_htmx(),
         **context,
     )
 
@@ -86,6 +85,8 @@ def view_section(entry_id: str, section: str):
 @role_required(Role.EDITOR)
 def save_section(entry_id: str, section: str):
     section = _section(section)
+    action = f"entry.{section}.update"
+    actor = audit.current_actor()
     try:
         entry = entries.load(entry_id)
     except NotFoundError:
@@ -99,44 +100,42 @@ def save_section(entry_id: str, section: str):
                      provider_error=provider_error, **context)  # fmt: skip
 
     if not form.validate():
-        audit.record(
-            f"entry.{section}.update", "refused", target=entry, fields=form.errors,
-            message="refused by validation",
-        )  # fmt: skip
+        refuse(actor, action, "refused by validation", target=entry, field_errors=form.errors)
         return again(422)
-    try:
-        result = save(
-            entry_id,
-            form.wanted(),
-            seen_updated_at=form.updated_at.data or None,
-            action=f"entry.{section}.update",
-            current=entry,
-        )
-    except NotFoundError:
-        return _gone(entry_id, section)
-    except ValidationError as exc:
-        for name, messages in exc.field_errors.items():
-            field = getattr(form, name, None)
-            (field.errors if field is not None else exc.general_errors).extend(messages)
-        return again(422, banner="; ".join(exc.general_errors) or upstream_message(exc))
-    except CloudCruiseError as exc:
-        return again(422, banner=upstream_message(exc), retry=True)
-    if isinstance(result, Conflict):
-        form.updated_at.data = result.current.updated_at  # "save mine anyway" overwrites
-        entry = result.current
-        return again(409, conflict=result.rows)
+    outcome = save(
+        actor,
+        entry_id,
+        form.wanted(),
+        seen_updated_at=form.updated_at.data or None,
+        action=action,
+        current=entry,
+    )
+    if isinstance(outcome, Refused):
+        general: list[str] = []
+        place_errors(form, dict(outcome.field_errors), general)
+        return again(422, banner="; ".join(general) or None)
+    if isinstance(outcome, Failed):
+        if isinstance(outcome.error, NotFoundError):
+            return _gone(entry_id, section)
+        banner, retry = failure_banner(form, outcome.error)
+        return again(422, banner=banner, retry=retry)
+    if isinstance(outcome, Conflict):
+        form.updated_at.data = outcome.current.updated_at  # "save mine anyway" overwrites
+        entry = outcome.current
+        return again(409, conflict=outcome.rows)
+    noun = catalogue.SECTIONS[section].noun
     message = (
-        f"Saved {TITLES[section]}: {', '.join(result.changed)}."
-        if result.changed
+        f"Saved {noun}: {', '.join(catalogue.labels(outcome.changed))}."
+        if outcome.changed
         else "Nothing changed."
     )
     if not is_htmx():
         flash(message, "success")
         return redirect(url_for("entries.detail", entry_id=entry_id), 303)
-    response = _page(result.entry, section, editing=False)
-    if result.changed:
+    response = _page(outcome.value, section, editing=False)
+    if outcome.changed:
         add_trigger(response, "entry-changed", {"entry": entry_id})
-    return toast(response, message, "success" if result.changed else "info")
+    return toast(response, message, "success" if outcome.changed else "info")
 
 
 def _gone(entry_id: str, section: str):

@@ -11,7 +11,6 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField,
     HiddenField,
     PasswordField,
     RadioField,
@@ -29,11 +28,24 @@ from app.entries.forms import (
     SessionFields,
     choices,
     fill_provider_choices,
+    json_label,
+    label,
 )
 from app.services import entry_rules as rules
 from app.services.entry_rules import RuleError
 
 BLOB_ACTIONS = choices([("keep", "Keep"), ("replace", "Replace with"), ("clear", "Clear")])
+
+
+def new(name: str) -> str:
+    """The prompt of a secret input that replaces the stored value, e.g. "New password"."""
+    text = label(name)
+    return f"New {text if text[:2].isupper() else text.lower()}"
+
+
+def stored(name: str) -> str:
+    """The legend of a stored blob's keep / replace / clear choice, e.g. "Stored cookies"."""
+    return f"Stored {label(name).lower()}"
 
 
 def _clean(field: Any) -> Any:
@@ -73,10 +85,10 @@ class SectionForm(FlaskForm):
         saving without them would silently drop the change, so it is refused instead."""
         ok = True
         labels = {n: getattr(self, n).label.text for n in self.SECRETS}
-        for name, label in labels.items():
-            if label in retype.split(",") and not getattr(self, name).data:
+        for name, text in labels.items():
+            if text in retype.split(",") and not getattr(self, name).data:
                 getattr(self, name).errors.append(
-                    f"Enter the {label.lower()} again (it was not saved), or Cancel."
+                    f"Enter the {text.lower()} again (it was not saved), or Cancel."
                 )
                 ok = False
         return ok
@@ -113,12 +125,12 @@ class CredentialsForm(SectionForm):
     FIELDS = ("user_alias", "user_name", "password")
     SECRETS = ("user_name", "password")
 
-    user_alias = StringField("Alias", validators=[Rule(rules.alias)])
+    user_alias = StringField(label("user_alias"), validators=[Rule(rules.alias)])
     user_name = StringField(
-        "New username", validators=[Rule(lambda v: rules.secret_text(v, "username"))]
+        new("user_name"), validators=[Rule(lambda v: rules.secret_text(v, "username"))]
     )
     password = PasswordField(
-        "New password", validators=[Rule(lambda v: rules.secret_text(v, "password"))]
+        new("password"), validators=[Rule(lambda v: rules.secret_text(v, "password"))]
     )
 
     def wanted(self) -> dict[str, Any]:
@@ -135,27 +147,24 @@ class TwoFactorForm(SectionForm):
     FIELDS = ("tfa_method", "tfa_secret")
     SECRETS = ("tfa_secret",)
 
-    tfa_method = SelectField("Two-factor method", choices=choices(TFA_CHOICES))
-    tfa_secret = PasswordField("New TFA secret", validators=[Rule(rules.tfa_secret)])
-    remove_tfa_secret = BooleanField("Remove the stored TFA secret")
+    # an unknown or withdrawn choice reads as "none", which the update service refuses
+    # with the reason when a method is set
+    tfa_method = SelectField(
+        label("tfa_method"), choices=choices(TFA_CHOICES), validate_choice=False
+    )
+    tfa_secret = PasswordField(new("tfa_secret"), validators=[Rule(rules.tfa_secret)])
+
+    def bind_entry(self, entry: VaultEntry) -> None:
+        super().bind_entry(entry)
+        if entry.tfa_method:  # the API cannot remove a method once set (docs/cloudcruise-api.md)
+            self.tfa_method.choices = [c for c in self.tfa_method.choices if c.value != "none"]
 
     def wanted(self) -> dict[str, Any]:
         method = self.tfa_method.data if self.tfa_method.data in dict(TFA_CHOICES) else "none"
         out: dict[str, Any] = {"tfa_method": None if method == "none" else method}
         if _clean(self.tfa_secret):
             out["tfa_secret"] = _clean(self.tfa_secret)
-        elif self.remove_tfa_secret.data and self.entry.has_secret("tfa_secret"):
-            out["tfa_secret"] = None
         return out
-
-    def cross_check(self, values: dict[str, Any]) -> dict[str, str]:
-        errors = super().cross_check(values)
-        removing = "tfa_secret" in values and values["tfa_secret"] is None
-        if values.get("tfa_method") == "AUTHENTICATOR" and removing:
-            errors["remove_tfa_secret"] = "The authenticator app method needs a TFA secret."
-        if _clean(self.tfa_secret) and self.remove_tfa_secret.data:
-            errors["remove_tfa_secret"] = "Either enter a new secret or remove it, not both."
-        return errors
 
 
 class SessionForm(SessionFields, SectionForm):
@@ -165,12 +174,14 @@ class SessionForm(SessionFields, SectionForm):
         "expiry_time_from_session_data_set", "cookies", "local_storage", "session_storage",
     )  # fmt: skip
 
-    cookies_action = RadioField("Stored cookies", choices=BLOB_ACTIONS, default="keep")
-    cookies = TextAreaField("Cookies (JSON)")
-    local_storage_action = RadioField("Local storage", choices=BLOB_ACTIONS, default="keep")
-    local_storage = TextAreaField("Local storage (JSON)")
-    session_storage_action = RadioField("Session storage", choices=BLOB_ACTIONS, default="keep")
-    session_storage = TextAreaField("Session storage (JSON)")
+    cookies_action = RadioField(stored("cookies"), choices=BLOB_ACTIONS, default="keep")
+    cookies = TextAreaField(json_label("cookies"))
+    local_storage_action = RadioField(stored("local_storage"), choices=BLOB_ACTIONS, default="keep")
+    local_storage = TextAreaField(json_label("local_storage"))
+    session_storage_action = RadioField(
+        stored("session_storage"), choices=BLOB_ACTIONS, default="keep"
+    )
+    session_storage = TextAreaField(json_label("session_storage"))
 
     BLOBS = {
         "cookies": (rules.cookies_json, []),
@@ -226,8 +237,17 @@ class ConcurrencyForm(ConcurrencyFields, SectionForm):
 class ProxyForm(SectionForm):
     FIELDS = ("proxy_setting", "proxy_value")
 
-    proxy_setting = SelectField("Proxy mode", choices=choices(PROXY_CHOICES))
-    proxy_value = StringField("Proxy value")
+    proxy_setting = SelectField(
+        label("proxy_setting"), choices=choices(PROXY_CHOICES), validate_choice=False
+    )
+    proxy_value = StringField(label("proxy_value"))
+
+    def bind_entry(self, entry: VaultEntry) -> None:
+        super().bind_entry(entry)
+        if entry.proxy_setting:  # the API cannot turn a proxy off (docs/cloudcruise-api.md)
+            self.proxy_setting.choices = [
+                c for c in self.proxy_setting.choices if c.value != "none"
+            ]
 
     @property
     def mode(self) -> str | None:
@@ -288,17 +308,19 @@ class ProviderForm(SectionForm):
         "Credentials come from",
         choices=choices([("provider", "A 1Password item"), ("stored", "Stored in the vault")]),
     )
-    secret_provider_id = SelectField("Provider connection", choices=[], validate_choice=False)
+    secret_provider_id = SelectField(label("secret_provider_id"), choices=[], validate_choice=False)
     secret_ref = SelectField("1Password item", choices=[], validate_choice=False)
     secret_cache_ttl_seconds = StringField(
-        "Cache time (seconds)", validators=[Rule(rules.ttl_seconds)]
+        f"{label('secret_cache_ttl_seconds')} (seconds)", validators=[Rule(rules.ttl_seconds)]
     )
     user_name = StringField(
-        "Username", validators=[Rule(lambda v: rules.secret_text(v, "username"))]
+        label("user_name"), validators=[Rule(lambda v: rules.secret_text(v, "username"))]
     )
     password = PasswordField(
-        "Password", validators=[Rule(lambda v: rules.secret_text(v, "password"))]
+        label("password"), validators=[Rule(lambda v: rules.secret_text(v, "password"))]
     )
+    #: the service's messages about the binding belong beside the radio buttons
+    ERROR_FIELDS = {"secret_provider_id": "binding", "secret_ref": "binding"}
 
     def set_providers(self, providers: list[dict[str, Any]], items: list[dict[str, Any]]) -> None:
         fill_provider_choices(self, providers, items)
@@ -322,12 +344,8 @@ class ProviderForm(SectionForm):
             if not values.get("secret_provider_id"):
                 errors["secret_provider_id"] = "Choose the 1Password connection."
             return errors
-        errors: dict[str, str] = {}
-        if self.entry.provider_backed:  # unbinding: the vault must now hold the credentials
-            for name, label in (("user_name", "username"), ("password", "password")):
-                if not values.get(name):
-                    errors[name] = f"Without a provider the entry needs a stored {label}."
-        return errors
+        # unbinding: the update service refuses it (the API has no documented way)
+        return {}
 
 
 SECTIONS: dict[str, type[SectionForm]] = {
@@ -337,14 +355,6 @@ SECTIONS: dict[str, type[SectionForm]] = {
     "concurrency": ConcurrencyForm,
     "proxy": ProxyForm,
     "provider": ProviderForm,
-}
-TITLES = {
-    "credentials": "credentials",
-    "twofactor": "two-factor settings",
-    "session": "session persistence",
-    "concurrency": "concurrency",
-    "proxy": "proxy",
-    "provider": "secret provider",
 }
 
 

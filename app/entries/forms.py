@@ -22,7 +22,8 @@ from wtforms import (
 )
 from wtforms.validators import ValidationError
 
-from app.cloudcruise.crypto import CREDENTIAL_FIELDS
+from app.cloudcruise import fields as catalogue
+from app.cloudcruise.fields import CREDENTIAL_FIELDS
 from app.services import entry_rules as rules
 from app.services.entry_rules import RuleError
 
@@ -66,96 +67,84 @@ def fill_provider_choices(
     form.secret_ref.choices = choices([("", "Choose an item…"), *labels])
 
 
-TFA_CHOICES = [
-    ("none", "None"),
-    ("AUTHENTICATOR", "Authenticator app (TOTP)"),
-    ("EMAIL", "Email code"),
-    ("SMS", "SMS code"),
-    ("MAGIC_LINK", "Magic link"),
-]
-PROXY_CHOICES = [
-    ("none", "No proxy"),
-    ("random", "Random (managed)"),
-    ("static", "Static IP (managed)"),
-    ("country", "Country (managed)"),
-    ("custom", "Custom proxy URL"),
-]
+TFA_CHOICES = catalogue.choice_pairs("tfa_method")
+PROXY_CHOICES = catalogue.choice_pairs("proxy_setting")
+
+
+def label(name: str) -> str:
+    """A form field's label: the catalogue's."""
+    return catalogue.label(name)
+
+
+def json_label(name: str) -> str:
+    """The label of a field typed as JSON."""
+    return f"{catalogue.label(name)} (JSON)"
 
 
 class SessionFields:
     """Session persistence fields, shared by the create form and the Session section editor
     (WTForms collects fields from every class in the form's MRO)."""
 
-    persist_cookies = BooleanField("Cookies")
-    persist_local_storage = BooleanField("Local storage")
-    persist_session_storage = BooleanField("Session storage")
+    persist_cookies = BooleanField(catalogue.short_label("persist_cookies"))
+    persist_local_storage = BooleanField(catalogue.short_label("persist_local_storage"))
+    persist_session_storage = BooleanField(catalogue.short_label("persist_session_storage"))
     cookie_domain_to_store = StringField(
-        "Cookie domain to store",
+        label("cookie_domain_to_store"),
         validators=[Rule(lambda v: rules.plain_text(v, "The cookie domain", 255))],
     )
-    skip_csrf_cookies = BooleanField("Skip CSRF cookies")
+    skip_csrf_cookies = BooleanField(label("skip_csrf_cookies"))
     expiry_time_from_last_use = StringField(
-        "Expire after last use", validators=[Rule(rules.interval)]
+        label("expiry_time_from_last_use"), validators=[Rule(rules.interval)]
     )
     expiry_time_from_session_data_set = StringField(
-        "Expire after the session is saved", validators=[Rule(rules.interval)]
+        label("expiry_time_from_session_data_set"), validators=[Rule(rules.interval)]
     )
 
 
 class ConcurrencyFields:
     """Concurrency fields, shared by the create form and the Concurrency section editor."""
 
-    allow_multiple_sessions = BooleanField("Allow multiple sessions at once")
+    allow_multiple_sessions = BooleanField(label("allow_multiple_sessions"))
     max_concurrency = StringField(
-        "Max concurrent sessions", validators=[Rule(rules.max_concurrency)]
+        label("max_concurrency"), validators=[Rule(rules.max_concurrency)]
     )
-    prevent_concurrency_during_login = BooleanField("Block other sessions while one signs in")
-
-
-def load_provider_choices(form: Any) -> str | None:
-    """Fill ``form``'s provider and item pickers from the API (items of the chosen
-    connection); returns a message for the operator if they could not be loaded."""
-    from app.cloudcruise import CloudCruiseError
-    from app.services import entries
-
-    try:
-        providers = entries.secret_providers()
-        chosen = form.secret_provider_id.data or ""
-        items = entries.provider_items(chosen) if chosen else []
-    except CloudCruiseError as exc:
-        fill_provider_choices(form, [], [])
-        return f"The 1Password connections could not be loaded: {exc.message}"
-    fill_provider_choices(form, providers, items)
-    return None
+    prevent_concurrency_during_login = BooleanField(label("prevent_concurrency_during_login"))
 
 
 class EntryForm(SessionFields, ConcurrencyFields, FlaskForm):
     permissioned_user_id = StringField(
-        "Permissioned user id", validators=[Rule(rules.permissioned_user_id)]
+        label("permissioned_user_id"), validators=[Rule(rules.permissioned_user_id)]
     )
-    domain = StringField("Domain", validators=[Rule(rules.domain)])
-    user_alias = StringField("Alias", validators=[Rule(rules.alias)])
+    domain = StringField(label("domain"), validators=[Rule(rules.domain)])
+    user_alias = StringField(label("user_alias"), validators=[Rule(rules.alias)])
     source = RadioField(
         "Credentials come from",
         choices=choices([("stored", "Stored in the vault"), ("provider", "A 1Password item")]),
         default="stored",
     )
-    user_name = StringField("Username", validators=[_secret("username")])
-    password = PasswordField("Password", validators=[_secret("password")])
-    secret_provider_id = SelectField("Provider connection", choices=[], validate_choice=False)
+    user_name = StringField(label("user_name"), validators=[_secret("username")])
+    password = PasswordField(label("password"), validators=[_secret("password")])
+    secret_provider_id = SelectField(label("secret_provider_id"), choices=[], validate_choice=False)
     secret_ref = SelectField("1Password item", choices=[], validate_choice=False)
     secret_cache_ttl_seconds = StringField(
-        "Cache time (seconds)", validators=[Rule(rules.ttl_seconds)]
+        f"{label('secret_cache_ttl_seconds')} (seconds)", validators=[Rule(rules.ttl_seconds)]
     )
-    tfa_method = SelectField("Two-factor method", choices=choices(TFA_CHOICES), default="none")
-    tfa_secret = PasswordField("TFA secret", validators=[Rule(rules.tfa_secret)])
-    cookies = TextAreaField("Cookies (JSON)", validators=[Rule(rules.cookies_json)])
-    local_storage = TextAreaField("Local storage (JSON)", validators=[Rule(rules.storage_json)])
-    session_storage = TextAreaField("Session storage (JSON)", validators=[Rule(rules.storage_json)])
-    proxy_setting = SelectField("Proxy mode", choices=choices(PROXY_CHOICES), default="none")
-    proxy_value = StringField("Proxy value")
+    tfa_method = SelectField(label("tfa_method"), choices=choices(TFA_CHOICES), default="none")
+    tfa_secret = PasswordField(label("tfa_secret"), validators=[Rule(rules.tfa_secret)])
+    cookies = TextAreaField(json_label("cookies"), validators=[Rule(rules.cookies_json)])
+    local_storage = TextAreaField(
+        json_label("local_storage"), validators=[Rule(rules.storage_json)]
+    )
+    session_storage = TextAreaField(
+        json_label("session_storage"), validators=[Rule(rules.storage_json)]
+    )
+    proxy_setting = SelectField(
+        label("proxy_setting"), choices=choices(PROXY_CHOICES), default="none"
+    )
+    proxy_value = StringField(label("proxy_value"))
     user_agent = StringField(
-        "User agent", validators=[Rule(lambda v: rules.plain_text(v, "The user agent", 1024))]
+        label("user_agent"),
+        validators=[Rule(lambda v: rules.plain_text(v, "The user agent", 1024))],
     )
 
     def set_providers(self, providers: list[dict[str, Any]], items: list[dict[str, Any]]) -> None:

@@ -16,25 +16,14 @@ from urllib.parse import urlencode
 
 from sqlalchemy import case, func, select
 
+from app.cloudcruise import fields as catalogue
 from app.extensions import db
 from app.models import IndexedEntry
 from app.services.entry_index import live, text_filter
 
-TFA_CHOICES = {
-    "AUTHENTICATOR": "Authenticator app",
-    "EMAIL": "Email",
-    "SMS": "SMS",
-    "MAGIC_LINK": "Magic link",
-    "none": "No 2FA",
-}
-PROXY_CHOICES = {
-    "random": "Random",
-    "static": "Static IP",
-    "country": "Country",
-    "custom": "Custom URL",
-    "legacy": "Legacy (target IP)",
-    "none": "No proxy",
-}
+#: filter options: the catalogue's short labels (the derived "legacy" proxy mode included)
+TFA_CHOICES = {c.value: c.short for c in catalogue.FIELDS["tfa_method"].choices}
+PROXY_CHOICES = {c.value: c.short for c in catalogue.FIELDS["proxy_setting"].choices}
 SESSION_CHOICES = {
     "active": "Active",
     "expiring": "Expiring within 24 h",

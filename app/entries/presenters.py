@@ -6,31 +6,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from app.cloudcruise import SECRET_FIELDS, VaultEntry
+from app.cloudcruise import VaultEntry
+from app.cloudcruise import fields as catalogue
 from app.cloudcruise.intervals import describe_interval
 from app.services.entry_index import proxy_mode, session_status
 from app.timeutil import exact_time, parse_time
-
-SECRET_LABELS = {
-    "user_name": "Username",
-    "password": "Password",
-    "tfa_secret": "TFA secret",
-    "proxy_value": "Custom proxy URL",
-}
-
-#: Fields the detail page shows in a section; anything else lands in "Other fields".
-SHOWN_FIELDS = frozenset(
-    """
-    id permissioned_user_id domain user_alias user_name password tfa_secret tfa_method
-    tfa_email tfa_phone_number workspace_id organization_id user_id site_identifier created_at
-    updated_at session_storage local_storage cookies persist_local_storage persist_cookies
-    persist_session_storage cookie_domain_to_store skip_csrf_cookies allow_multiple_sessions
-    max_concurrency prevent_concurrency_during_login expiry_time_from_last_use
-    expiry_time_from_session_data_set effective_expires_at session_data_set_at ip_address
-    location proxy_string proxy proxy_setting proxy_value secret_provider_id secret_ref
-    secret_cache_ttl_seconds user_agent session_id
-    """.split()
-)
 
 
 @dataclass(frozen=True)
@@ -73,18 +53,6 @@ def _cookie(raw: Any) -> CookieView | None:
     )
 
 
-def _display(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if isinstance(value, dict | list):
-        import json
-
-        return json.dumps(value, ensure_ascii=False)[:500]
-    return str(value)
-
-
 class EntryView:
     """Wraps a :class:`VaultEntry` with what the templates need."""
 
@@ -104,12 +72,16 @@ class EntryView:
         return self.entry.user_alias or self.entry.permissioned_user_id
 
     @property
-    def session_status(self) -> str:
+    def has_session_data(self) -> bool:
+        """Stored browser state or a saved session (what "clear browser state" removes)."""
         data = self.entry
-        has_session = bool(
+        return bool(
             data.session_data_set_at or data.cookies or data.local_storage or data.session_storage
         )
-        return session_status(has_session, self.expires_at, self.now)
+
+    @property
+    def session_status(self) -> str:
+        return session_status(self.has_session_data, self.expires_at, self.now)
 
     @property
     def expires_at(self) -> datetime | None:
@@ -121,8 +93,10 @@ class EntryView:
 
     @property
     def legacy_target_ip(self) -> str | None:
+        """The deprecated target IP: ``ip_address``, or the legacy proxy object's."""
         legacy = self.entry.proxy
-        return legacy.get("target_ip") if isinstance(legacy, dict) else None
+        nested = legacy.get("target_ip") if isinstance(legacy, dict) else None
+        return self.entry.ip_address or nested
 
     def has_secret(self, field: str) -> bool:
         return self.entry.has_secret(field)
@@ -166,14 +140,10 @@ class EntryView:
     def other_fields(self) -> list[tuple[str, str]]:
         """Fields the API sent that this console does not know (forward compatible)."""
         return [
-            (key, _display(value))
+            (key, catalogue.format_value(key, value))
             for key, value in sorted(self.entry.items())
-            if key not in SHOWN_FIELDS and key not in SECRET_FIELDS
+            if key not in catalogue.FIELDS
         ]
 
     def when(self, name: str) -> datetime | None:
         return parse_time(self.entry.get(name))
-
-    @staticmethod
-    def display(value: Any) -> str:
-        return _display(value)

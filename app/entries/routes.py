@@ -89,7 +89,7 @@ def sync_now():
 @login_required
 def detail(entry_id: str):
     try:
-        entry = entries.load(entry_id)
+        entry = entries.read(entry_id)
     except NotFoundError:
         abort(404)
     except CloudCruiseError as exc:

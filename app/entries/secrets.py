@@ -13,12 +13,12 @@ from typing import Any
 from flask import abort, current_app, request
 
 from app.auth.session import reauthenticate, role_required, sudo_active
-from app.cloudcruise import SECRET_FIELDS, CloudCruiseError, ConflictError, NotFoundError
-from app.cloudcruise.crypto import DecryptionError
+from app.cloudcruise import SECRET_FIELDS, ConflictError, NotFoundError
 from app.entries import bp
 from app.entries.presenters import EntryView
 from app.models import Role
-from app.services import audit, entries
+from app.services import audit, entries, entry_commands
+from app.services.outcomes import Failed
 from app.web import render, toast
 
 REMASK_SECONDS = 30
@@ -68,15 +68,10 @@ def reveal(entry_id: str, field: str):
     if not view.has_secret(field):
         return _no_store(_secret_fragment(view, field, "masked"))
     # fail closed: no audit row, no plaintext
-    attempt = audit.attempt(f"entry.{field}.reveal", target=view.entry, fields=[field])
-    try:
-        value = entries.reveal(view.entry, field)
-    except DecryptionError as exc:
-        attempt.failure(exc)
-        return _no_store(_secret_fragment(view, field, "masked", error=str(exc)))
-    attempt.success()
-    response = _secret_fragment(view, field, "revealed", value=value)
-    return _no_store(response)
+    outcome = entry_commands.reveal(audit.current_actor(), view.entry, field)
+    if isinstance(outcome, Failed):
+        return _no_store(_secret_fragment(view, field, "masked", error=outcome.message))
+    return _no_store(_secret_fragment(view, field, "revealed", value=outcome.value))
 
 
 @bp.get("/<entry_id>/secrets/<field>/masked")
@@ -104,22 +99,20 @@ def tfa_code(entry_id: str):
     except ValueError:
         round_ = 1
     context = {"view": view, "round": round_, "refresh_in": None}
-    attempt = audit.attempt("entry.tfa_code.view", target=view, message=f"round {round_}")
-    try:
-        code = entries.tfa_code(view)
-    except NotFoundError as exc:
-        attempt.failure(exc)
-        response = render("entries/_tfa_code.html", state="none", **context)
-    except ConflictError as exc:
-        attempt.failure(exc)
-        response = render("entries/_tfa_code.html", state="error", error=exc.message, **context)
-    except CloudCruiseError as exc:
-        attempt.failure(exc)
-        response = render("entries/_tfa_code.html", state="error", error=exc.message, **context)
-        toast(response, exc.message, "error")
-    else:
-        attempt.success(message=f"{code.type} code shown")
-        if code.type == "authenticator" and code.expires_in_seconds and round_ < TFA_ROUNDS:
-            context["refresh_in"] = max(1, int(code.expires_in_seconds))
-        response = render("entries/_tfa_code.html", state="code", code=code, **context)
+    outcome = entry_commands.tfa_code(audit.current_actor(), view, round_)
+    if isinstance(outcome, Failed):
+        error = outcome.error
+        if isinstance(error, NotFoundError):
+            response = render("entries/_tfa_code.html", state="none", **context)
+        else:
+            response = render(
+                "entries/_tfa_code.html", state="error", error=outcome.message, **context
+            )
+            if not isinstance(error, ConflictError):
+                toast(response, outcome.message, "error")
+        return _no_store(response)
+    code = outcome.value
+    if code.type == "authenticator" and code.expires_in_seconds and round_ < TFA_ROUNDS:
+        context["refresh_in"] = max(1, int(code.expires_in_seconds))
+    response = render("entries/_tfa_code.html", state="code", code=code, **context)
     return _no_store(response)

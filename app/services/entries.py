@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from flask import g
@@ -45,15 +46,22 @@ def locate(entry_id: str) -> IndexedEntry:
     return row
 
 
-def load(entry_id: str) -> VaultEntry:
-    """The current entry, read fresh from the API (the index maps id → key)."""
+def read(entry_id: str) -> VaultEntry:
+    """The current entry for a page (a GET): read fresh like :func:`load`, but the request
+    writes nothing; a stale index row is refreshed (and drift audited) in the background."""
+    return load(entry_id, heal=entry_index.refresh_in_background)
+
+
+def load(entry_id: str, *, heal: Callable[[VaultEntry], None] | None = None) -> VaultEntry:
+    """The current entry, read fresh from the API (the index maps id → key); its index row
+    is brought up to date now (or by ``heal``)."""
     row = locate(entry_id)
     entry = upstream.client().get_entry(row.permissioned_user_id, row.domain, request_id=_rid())
     if entry.id and str(entry.id) != entry_id:
         # the key now belongs to another entry (deleted and re-created): not ours any more
         raise NotFoundError()
     try:
-        entry_index.refresh(entry)
+        (heal or entry_index.refresh)(entry)
     except entry_index.MalformedEntry as exc:
         raise UnavailableError(
             f"CloudCruise sent this entry in a shape the console cannot read ({exc.reason}).",

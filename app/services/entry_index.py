@@ -53,7 +53,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from app.background import in_background
 from app.cloudcruise import SECRET_FIELDS, CloudCruiseError, VaultEntry
+from app.cloudcruise import fields as catalogue
 from app.extensions import db
 from app.models import IndexedEntry
 from app.services import jobs
@@ -75,28 +77,9 @@ OUTSIDE = "outside the console"
 
 INDEX = IndexedEntry.__table__
 
-#: Configuration fields (the API's names): a change by anyone but the console is drift.
-CONFIG_FIELDS = (
-    "permissioned_user_id",
-    "domain",
-    "user_alias",
-    "tfa_method",
-    "persist_cookies",
-    "persist_local_storage",
-    "persist_session_storage",
-    "skip_csrf_cookies",
-    "cookie_domain_to_store",
-    "expiry_time_from_last_use",
-    "expiry_time_from_session_data_set",
-    "allow_multiple_sessions",
-    "max_concurrency",
-    "prevent_concurrency_during_login",
-    "proxy_setting",
-    "proxy_value",
-    "secret_provider_id",
-    "secret_ref",
-    "secret_cache_ttl_seconds",
-)
+#: Configuration fields (the API's names, the catalogue's order): a change by anyone but the
+#: console is drift.
+CONFIG_FIELDS = catalogue.CONFIG_FIELDS
 #: Secret fields, present in the index only as a keyed fingerprint of their ciphertext.
 FINGERPRINTS = {name: f"fp_{name}" for name in SECRET_FIELDS}
 #: Runtime data agents write: indexed, never drift.
@@ -358,6 +341,20 @@ def refresh(entry: VaultEntry) -> None:
     if drifted:
         _audit_drift([{"kind": "changed", "before": _row_dict(old), "after": values}])
     _store(values, drifted=drifted)
+
+
+def refresh_in_background(entry: VaultEntry) -> None:
+    """:func:`refresh` for a page read: checks (reading only) whether the row is current and,
+    if not, refreshes it in a background thread, so the request itself writes nothing.
+    Raises :class:`MalformedEntry` now for an entry the console cannot read."""
+    values = row_values(entry, _key())
+    with db.engine.connect() as conn:
+        digest = conn.execute(
+            select(INDEX.c.digest).where(INDEX.c.id == values["id"], INDEX.c.deleted_at.is_(None))
+        ).scalar()
+    if digest == values["digest"]:
+        return
+    in_background("index-refresh", refresh, entry)
 
 
 def _store(values: dict[str, Any], *, drifted: bool) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from app.background import in_background
 from app.extensions import db
 from app.models import R4CheckpointVersion, utcnow
 from app.r4.checkpoints import Verdict, rollback_check
@@ -54,7 +55,8 @@ def assess(vault_id: str, verdict: Verdict) -> Trust:
     if status != "verified":
         return Trust("unverified", verdict.reason, verdict.version, highest)
     if verdict.version is not None and (highest is None or verdict.version > highest):
-        _remember(vault_id, verdict.version, verdict.signer)
+        # a page read writes nothing itself: the high-water mark is raised beside it
+        in_background("r4-high-water", _remember, vault_id, verdict.version, verdict.signer)
         highest = verdict.version
     return Trust("verified", verdict.reason, verdict.version, highest)
 
@@ -66,7 +68,7 @@ def _remember(vault_id: str, version: int, signer: str | None) -> None:
         .where(R4CheckpointVersion.vault_id == vault_id)
         .where(R4CheckpointVersion.highest_version < version)
         .values(highest_version=version, signer=signer, seen_at=utcnow())
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
     if not changed and highest_seen(vault_id) is None:
         db.session.add(
             R4CheckpointVersion(vault_id=vault_id, highest_version=version, signer=signer)

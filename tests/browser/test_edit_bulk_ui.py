@@ -61,11 +61,11 @@ def test_bulk_concurrency_change_with_one_failure_then_retry(page, live_server, 
     expect(apply_form.locator(".preview-summary")).to_have_text(
         _words("3 will change · 0 already as requested")
     )
-    expect(apply_form).to_contain_text("allow_multiple_sessions → on; max_concurrency → 5")
+    expect(apply_form).to_contain_text("Allow multiple sessions → Yes; Max concurrent sessions → 5")
     expect(apply_form.locator("tbody tr")).to_have_count(3)
     for row in apply_form.locator("tbody tr").all():
         expect(row.locator("td").nth(3)).to_have_text("will change")
-        expect(row.locator("td").nth(2)).to_contain_text("max_concurrency: 5")
+        expect(row.locator("td").nth(2)).to_contain_text("Max concurrent sessions: 5")
     for entry in entries:
         assert fetch(sandbox, entry.permissioned_user_id, entry.domain).max_concurrency is None
 

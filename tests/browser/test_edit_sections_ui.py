@@ -127,7 +127,7 @@ def test_credentials_save_alias_username_and_password(page, live_server, auth, s
 
     card = _in_view_mode(page, "credentials")
     expect(_value(card, "Alias")).to_have_text(f"After {tag}")
-    expect(_toast(page)).to_contain_text("Saved credentials: password, user_alias, user_name.")
+    expect(_toast(page)).to_contain_text("Saved credentials: Password, Alias, Username.")
     # the page header is refreshed out of band
     expect(page.get_by_role("heading", level=1)).to_have_text(f"After {tag}")
     expect(card.get_by_label("password hidden")).to_be_visible()
@@ -161,9 +161,11 @@ def test_two_factor_previews_the_code_then_saves_the_secret(page, live_server, a
     form.get_by_role("button", name="Save").click()
 
     card = _in_view_mode(page, "twofactor")
-    expect(_value(card, "Method")).to_have_text("Authenticator app (TOTP)")
+    expect(_value(card, "Two-factor method")).to_have_text("Authenticator app (TOTP)")
     expect(card.get_by_label("TFA secret hidden")).to_be_visible()
-    expect(_toast(page)).to_contain_text("Saved two-factor settings: tfa_method, tfa_secret.")
+    expect(_toast(page)).to_contain_text(
+        "Saved two-factor settings: Two-factor method, TFA secret."
+    )
     expect(page.locator("#entry-head")).to_contain_text("Authenticator")  # header badge
     assert secret not in page.content()
     stored = _stored(sandbox, entry)
@@ -176,7 +178,7 @@ def test_session_persistence_flags_expiry_and_cookies(page, live_server, auth, s
     entry = make_entry(sandbox, permissioned_user_id=unique("edses"))
     _open_entry(page, live_server, auth, entry)
     card = _card(page, "session")
-    expect(_value(card, "Expiry after last use")).to_have_text("No expiry")
+    expect(_value(card, "Expire after last use")).to_have_text("No expiry")
     form = _edit(page, "session")
     form.get_by_label("Cookies", exact=True).check()
     form.get_by_label("Local storage", exact=True).check()
@@ -191,15 +193,15 @@ def test_session_persistence_flags_expiry_and_cookies(page, live_server, auth, s
     form.get_by_role("button", name="Save").click()
 
     card = _in_view_mode(page, "session")
-    expect(_value(card, "Expiry after last use")).to_have_text(re.compile(r"^2 h\s+02:00:00$"))
+    expect(_value(card, "Expire after last use")).to_have_text(re.compile(r"^2 h\s+02:00:00$"))
     persist = _value(card, "Persist")
     expect(persist).to_contain_text("✓ Cookies")
     expect(persist).to_contain_text("✓ Local storage")
     expect(persist).to_contain_text("✕ Session storage")
     expect(card.locator("td.mono").first).to_have_text(cookie["name"])
     expect(_toast(page)).to_contain_text(
-        "Saved session persistence: cookies, expiry_time_from_last_use, persist_cookies, "
-        "persist_local_storage."
+        "Saved session persistence: Cookies, Expire after last use, Persist cookies, "
+        "Persist local storage."
     )
     stored = _stored(sandbox, entry)
     assert stored.persist_cookies is True and stored.persist_local_storage is True
@@ -213,19 +215,17 @@ def test_session_persistence_flags_expiry_and_cookies(page, live_server, auth, s
 def test_concurrency_allows_multiple_sessions_with_a_limit(page, live_server, auth, sandbox):
     entry = make_entry(sandbox, permissioned_user_id=unique("edcon"))
     _open_entry(page, live_server, auth, entry)
-    expect(_value(_card(page, "concurrency"), "Multiple sessions")).to_have_text(
-        "One run at a time"
-    )
+    expect(_value(_card(page, "concurrency"), "Allow multiple sessions")).to_have_text("No")
     form = _edit(page, "concurrency")
-    form.get_by_label("Allow multiple sessions at once").check()
+    form.get_by_label("Allow multiple sessions").check()
     form.get_by_label("Max concurrent sessions").fill("4")
     form.get_by_role("button", name="Save").click()
 
     card = _in_view_mode(page, "concurrency")
-    expect(_value(card, "Multiple sessions")).to_have_text("Allowed")
+    expect(_value(card, "Allow multiple sessions")).to_have_text("Yes")
     expect(_value(card, "Max concurrent sessions")).to_have_text("4")
     expect(_toast(page)).to_contain_text(
-        "Saved concurrency: allow_multiple_sessions, max_concurrency."
+        "Saved concurrency: Allow multiple sessions, Max concurrent sessions."
     )
     stored = _stored(sandbox, entry)
     assert stored.allow_multiple_sessions is True and stored.max_concurrency == 4
@@ -239,7 +239,7 @@ def test_proxy_custom_url_is_saved_encrypted_and_never_shown(page, live_server, 
     entry = make_entry(sandbox, permissioned_user_id=unique("edprx"))
     url = "socks5://agent:s3cret-pw@proxy.example.net:1080"
     _open_entry(page, live_server, auth, entry)
-    expect(_value(_card(page, "proxy"), "Mode")).to_have_text("No proxy")
+    expect(_value(_card(page, "proxy"), "Proxy mode")).to_have_text("No proxy")
     form = _edit(page, "proxy")
     form.get_by_label("Proxy mode").select_option(label="Custom proxy URL")
     expect(form.get_by_text(re.compile(r"^Custom: a proxy URL such as"))).to_be_visible()
@@ -247,10 +247,12 @@ def test_proxy_custom_url_is_saved_encrypted_and_never_shown(page, live_server, 
     form.get_by_role("button", name="Save").click()
 
     card = _in_view_mode(page, "proxy")
-    expect(_value(card, "Mode")).to_have_text("Custom proxy URL")
+    expect(_value(card, "Proxy mode")).to_have_text("Custom proxy URL")
     expect(card.get_by_label("proxy URL hidden")).to_be_visible()
-    expect(_value(card, "Assigned proxy")).to_have_text("socks5://proxy.example.net:1080")
-    expect(_toast(page)).to_contain_text("Saved proxy: proxy_setting, proxy_value.")
+    expect(_value(card, "Assigned proxy")).to_have_text(
+        "proxy.example.net:1080"
+    )  # host:port, never the credentials
+    expect(_toast(page)).to_contain_text("Saved proxy: Proxy mode, Proxy value.")
     expect(page.locator("#entry-head")).to_contain_text("Custom")
     assert "s3cret-pw" not in page.content()
     stored = _stored(sandbox, entry)
@@ -289,7 +291,7 @@ def test_provider_binds_to_a_1password_item_through_the_pickers(page, live_serve
     expect(_value(card, "Cache time")).to_have_text("300 s")
     expect(page.locator("#entry-head")).to_contain_text("1Password")
     expect(_toast(page)).to_contain_text(
-        "Saved secret provider: secret_cache_ttl_seconds, secret_provider_id, secret_ref."
+        "Saved secret provider: Cache time, Provider connection, Item reference."
     )
     stored = _stored(sandbox, entry)
     assert stored.secret_provider_id == provider.id and stored.secret_ref == item.ref
@@ -314,7 +316,7 @@ def _change_session(form: Locator) -> None:
 
 
 def _change_concurrency(form: Locator) -> None:
-    form.get_by_label("Allow multiple sessions at once").check()
+    form.get_by_label("Allow multiple sessions").check()
     form.get_by_label("Max concurrent sessions").fill("8")
 
 
@@ -414,7 +416,7 @@ def test_concurrency_zero_is_refused_beside_the_field(page, live_server, auth, s
         form, limit, "Allow at least 1 concurrent session (or leave empty for unlimited)."
     )
     expect(limit).to_have_value("0")
-    expect(form.get_by_label("Allow multiple sessions at once")).to_be_checked()
+    expect(form.get_by_label("Allow multiple sessions")).to_be_checked()
     assert _snapshot(sandbox, entry) == before
     # fixing the value saves
     limit.fill("3")
@@ -511,8 +513,8 @@ def test_conflict_save_mine_anyway_overwrites(page, live_server, auth, sandbox):
     form.get_by_label("Max concurrent sessions").fill("4")
     form.get_by_role("button", name="Save").click()
 
-    row = _conflict_row(form, "max_concurrency")
-    expect(row.get_by_role("cell")).to_have_text(["max_concurrency", "9", "4"])
+    row = _conflict_row(form, "Max concurrent sessions")
+    expect(row.get_by_role("cell")).to_have_text(["Max concurrent sessions", "9", "4"])
     expect(form.get_by_label("Max concurrent sessions")).to_have_value("4")
     assert _stored(sandbox, entry).max_concurrency == 9  # nothing overwritten yet
     expect(form.get_by_role("button", name="Save", exact=True)).to_have_count(0)
@@ -520,7 +522,7 @@ def test_conflict_save_mine_anyway_overwrites(page, live_server, auth, sandbox):
 
     card = _in_view_mode(page, "concurrency")
     expect(_value(card, "Max concurrent sessions")).to_have_text("4")
-    expect(_toast(page)).to_contain_text("Saved concurrency: max_concurrency.")
+    expect(_toast(page)).to_contain_text("Saved concurrency: Max concurrent sessions.")
     assert _stored(sandbox, entry).max_concurrency == 4
     _same_document(page)
     assert page.console_errors == [CONFLICT]
@@ -536,8 +538,8 @@ def test_conflict_discard_mine_shows_the_stored_value(page, live_server, auth, s
     _sdk_update(sandbox, entry, max_concurrency=9)
     form.get_by_label("Max concurrent sessions").fill("4")
     form.get_by_role("button", name="Save").click()
-    expect(_conflict_row(form, "max_concurrency").get_by_role("cell")).to_have_text(
-        ["max_concurrency", "9", "4"]
+    expect(_conflict_row(form, "Max concurrent sessions").get_by_role("cell")).to_have_text(
+        ["Max concurrent sessions", "9", "4"]
     )
     form.get_by_role("link", name="Discard mine").click()
 
@@ -557,15 +559,15 @@ def test_conflict_on_proxy_lists_stored_and_typed_values(page, live_server, auth
     form.get_by_label("Proxy value").fill("203.0.113.10")
     form.get_by_role("button", name="Save").click()
 
-    expect(_conflict_row(form, "proxy_setting").get_by_role("cell")).to_have_text(
-        ["proxy_setting", '"country"', '"static"']
+    expect(_conflict_row(form, "Proxy mode").get_by_role("cell")).to_have_text(
+        ["Proxy mode", "Country (managed)", "Static IP (managed)"]
     )
-    expect(_conflict_row(form, "proxy_value").get_by_role("cell")).to_have_text(
-        ["proxy_value", '"FR"', '"203.0.113.10"']
+    expect(_conflict_row(form, "Proxy value").get_by_role("cell")).to_have_text(
+        ["Proxy value", "FR", "203.0.113.10"]
     )
     form.get_by_role("button", name="Save mine anyway").click()
     card = _in_view_mode(page, "proxy")
-    expect(_value(card, "Mode")).to_have_text("Static IP (managed)")
+    expect(_value(card, "Proxy mode")).to_have_text("Static IP (managed)")
     expect(_value(card, "Static IP")).to_have_text("203.0.113.10")
     stored = _stored(sandbox, entry)
     assert stored.proxy_setting == "static" and stored.proxy_value == "203.0.113.10"
@@ -583,12 +585,12 @@ def test_conflict_on_credentials_marks_secrets_and_asks_to_retype(page, live_ser
     form.get_by_label("New password").fill("Mine-pass-2!")
     form.get_by_role("button", name="Save").click()
 
-    expect(_conflict_row(form, "user_alias").get_by_role("cell")).to_have_text(
-        ["user_alias", f'"Theirs {tag}"', f'"Mine {tag}"']
+    expect(_conflict_row(form, "Alias").get_by_role("cell")).to_have_text(
+        ["Alias", f"Theirs {tag}", f"Mine {tag}"]
     )
     # secrets are compared as markers only, never by value
-    expect(_conflict_row(form, "password").get_by_role("cell")).to_have_text(
-        ["password", "set", "new value"]
+    expect(_conflict_row(form, "Password").get_by_role("cell")).to_have_text(
+        ["Password", "set", "new value"]
     )
     assert "Corr3ct-Horse!" not in page.content() and "Mine-pass-2!" not in page.content()
     expect(form.get_by_label("Alias")).to_have_value(f"Mine {tag}")
@@ -598,7 +600,7 @@ def test_conflict_on_credentials_marks_secrets_and_asks_to_retype(page, live_ser
 
     card = _in_view_mode(page, "credentials")
     expect(_value(card, "Alias")).to_have_text(f"Mine {tag}")
-    expect(_toast(page)).to_contain_text("Saved credentials: password, user_alias.")
+    expect(_toast(page)).to_contain_text("Saved credentials: Password, Alias.")
     stored = _stored(sandbox, entry)
     assert stored.user_alias == f"Mine {tag}" and stored.password == "Mine-pass-2!"
     _same_document(page)
@@ -621,14 +623,14 @@ def test_upstream_503_shows_retry_in_the_section_and_retry_saves(page, live_serv
     retry = banner.get_by_role("button", name="Retry")
     expect(retry).to_be_visible()
     expect(form.get_by_label("Max concurrent sessions")).to_have_value("7")
-    expect(form.get_by_label("Allow multiple sessions at once")).to_be_checked()
+    expect(form.get_by_label("Allow multiple sessions")).to_be_checked()
     assert _stored(sandbox, entry).max_concurrency is None
     assert sandbox.faults.list() == []  # consumed
     retry.click()
 
     card = _in_view_mode(page, "concurrency")
     expect(_value(card, "Max concurrent sessions")).to_have_text("7")
-    expect(_toast(page)).to_contain_text("Saved concurrency: max_concurrency.")
+    expect(_toast(page)).to_contain_text("Saved concurrency: Max concurrent sessions.")
     assert _stored(sandbox, entry).max_concurrency == 7
     _same_document(page)
     assert page.console_errors == [UNPROCESSABLE]
@@ -650,7 +652,9 @@ def test_upstream_503_on_session_keeps_checkboxes_and_interval(page, live_server
     banner.get_by_role("button", name="Retry").click()
 
     card = _in_view_mode(page, "session")
-    expect(_value(card, "Expiry after session saved")).to_have_text(re.compile(r"^7 d\s+7 days$"))
+    expect(_value(card, "Expire after the session is saved")).to_have_text(
+        re.compile(r"^7 d\s+7 days$")
+    )
     expect(_value(card, "Persist")).to_contain_text("✓ Session storage")
     stored = _stored(sandbox, entry)
     assert stored.persist_session_storage is True

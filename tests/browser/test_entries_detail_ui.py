@@ -68,13 +68,17 @@ def test_viewer_opens_detail_from_the_list_sees_sections_masked_secrets_and_copy
 
     # computed fields come with a copy button that really copies the value
     proxy = page.locator("#section-proxy")
-    for field in ("proxy string", "ip address", "location"):
+    for field in ("proxy string", "location"):
         expect(proxy.get_by_role("button", name=f"Copy {field}")).to_be_visible()
-    ip_address = page.locator("#copy-ip-address").inner_text().strip()
-    assert re.fullmatch(r"\d+\.\d+\.\d+\.\d+", ip_address)
-    proxy.get_by_role("button", name="Copy ip address").click()
+    # the assigned proxy is ip:port; ip_address is the deprecated legacy target IP, shown
+    # (labelled so) only when the entry has one
+    expect(proxy.get_by_text("Assigned proxy", exact=True)).to_be_visible()
+    expect(proxy.get_by_text("Legacy target IP")).to_have_count(0)
+    assigned = page.locator("#copy-proxy-string").inner_text().strip()
+    assert re.fullmatch(r"\d+\.\d+\.\d+\.\d+:\d+", assigned)
+    proxy.get_by_role("button", name="Copy proxy string").click()
     expect(page.locator("#toasts")).to_contain_text("Copied to clipboard")
-    assert page.evaluate("navigator.clipboard.readText()") == ip_address
+    assert page.evaluate("navigator.clipboard.readText()") == assigned
     page.locator("#section-metadata").get_by_role("button", name="Copy entry id").click()
     expect(page.locator("#toasts .toast")).to_have_count(2)
     assert page.evaluate("navigator.clipboard.readText()") == str(entry.id)

@@ -116,7 +116,7 @@ def test_filters_narrow_rows_and_update_the_url(page, live_server, auth, sandbox
     tfa.select_option(label="SMS")
     expect(_pids(page)).to_have_text([f"{tag}-sms"])
     expect(page).to_have_url(_param("tfa", "SMS"))
-    tfa.select_option(label="Authenticator app")
+    tfa.select_option(label="Authenticator")
     expect(_pids(page)).to_have_text([f"{tag}-totp"])
     expect(page).to_have_url(_param("tfa", "AUTHENTICATOR"))
     tfa.select_option(label="No 2FA")

@@ -54,7 +54,7 @@ def test_editor_creates_an_entry_and_the_sdk_reads_back_exactly_what_was_typed(
     _field(page, "Cookies").check()
     _field(page, "Expire after last use").fill("90 minutes")
     expect(page.locator("#expiry_time_from_last_use-preview")).to_have_text("= 1 h 30 min")
-    _field(page, "Allow multiple sessions at once").check()
+    _field(page, "Allow multiple sessions").check()
     _field(page, "Max concurrent sessions").fill("4")
     _field(page, "Proxy mode").select_option(label="Custom proxy URL")
     expect(page.get_by_text("Custom: a proxy URL such as")).to_be_visible()
@@ -87,7 +87,7 @@ def test_invalid_entry_shows_errors_beside_fields_keeps_input_and_creates_nothin
     _field(page, "Alias").fill("Kept alias")
     _field(page, "Username").fill("typed-user@example.com")
     _field(page, "Password").fill("typed password")
-    _field(page, "Allow multiple sessions at once").check()
+    _field(page, "Allow multiple sessions").check()
     _field(page, "Max concurrent sessions").fill("0")
     page.get_by_role("button", name="Create entry").click()
 
@@ -111,7 +111,7 @@ def test_invalid_entry_shows_errors_beside_fields_keeps_input_and_creates_nothin
     expect(_field(page, "Domain")).to_have_value("http://localhost:3000")
     expect(_field(page, "Alias")).to_have_value("Kept alias")
     expect(_field(page, "Max concurrent sessions")).to_have_value("0")
-    expect(_field(page, "Allow multiple sessions at once")).to_be_checked()
+    expect(_field(page, "Allow multiple sessions")).to_be_checked()
     expect(_field(page, "Username")).to_have_value("")
     expect(_field(page, "Password")).to_have_value("")
     expect(page.get_by_role("status").filter(has_text="secrets are never sent back")).to_have_text(
