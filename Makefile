@@ -49,9 +49,11 @@ endif
 	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || \
 	  { echo "make: no /usr/lib/postgresql/*/bin/pg_ctl after installing postgresql" >&2; exit 1; }
 
+# mypy: configured in pyproject.toml ([tool.mypy]: all of app/, strict where it says)
 lint: $(BIN)/.installed
 	$(BIN)/ruff check app tests bench scripts
 	$(BIN)/ruff format --check app tests bench scripts
+	$(BIN)/mypy
 
 test: $(BIN)/.installed test-packages lint
 	$(BIN)/pytest -n auto

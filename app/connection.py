@@ -79,7 +79,7 @@ class LazyConnection(Generic[C]):
 
     def close(self) -> None:
         if self._client is not None:
-            self._client.close()
+            self._client.close()  # type: ignore[attr-defined]  # every client has close()
         if self._sandbox is not None:
             self._sandbox.stop()
 

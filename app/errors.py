@@ -13,8 +13,8 @@ from flask import Flask, flash, redirect, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from app.cloudcruise import CloudCruiseError
 from app.services.audit import AuditUnavailable
+from app.upstream_errors import UpstreamError
 from app.web import is_htmx, local_path, render, toast
 
 log = logging.getLogger("app.errors")
@@ -27,7 +27,7 @@ TITLES = {
     413: ("Too large", "That request is larger than the console accepts."),
     429: ("Slow down", "Too many requests; wait a moment and try again."),
     500: ("Something went wrong", "The console hit an unexpected error. It has been logged."),
-    503: ("CloudCruise unavailable", "CloudCruise did not answer usefully. Try again shortly."),
+    503: ("Service unavailable", "The vault service did not answer usefully. Try again shortly."),
 }
 
 
@@ -71,10 +71,11 @@ def init_app(app: Flask) -> None:
     def audit_unavailable(exc: AuditUnavailable):
         return error_response(503, str(exc), "Audit log unavailable")
 
-    @app.errorhandler(CloudCruiseError)
-    def upstream_error(exc: CloudCruiseError):
+    @app.errorhandler(UpstreamError)
+    def upstream_error(exc: UpstreamError):
         log.warning("unhandled upstream error", extra={"outcome": exc.outcome})
-        return error_response(503, exc.message)
+        title = f"{exc.service} unavailable" if exc.service else None
+        return error_response(503, exc.message, title)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

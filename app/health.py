@@ -11,10 +11,11 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from typing import Any
+from typing import Any, cast
 
-from flask import Blueprint, Flask, current_app, jsonify
-from sqlalchemy import insert, text
+from flask import Blueprint, Flask, Response, current_app, jsonify
+from sqlalchemy import Table, insert, text
+from sqlalchemy.engine import Engine
 
 from app import upstream
 from app.cloudcruise import CloudCruiseError
@@ -63,14 +64,20 @@ class Readiness:
             self.checks, self.checked_at = checks, time.monotonic()
 
 
+def _engine() -> Engine:
+    engine = db.engine
+    assert engine is not None, "the database is bound in create_app"
+    return engine
+
+
 def _write_check() -> str:
     """A real write, rolled back: fails when the database cannot be written (read-only file,
     full disk, lock held for too long)."""
     try:
-        with db.engine.connect() as conn:
+        with _engine().connect() as conn:
             transaction = conn.begin()
             conn.execute(
-                insert(ThrottleCounter.__table__).values(
+                insert(cast(Table, ThrottleCounter.__table__)).values(
                     key=f"_readyz:{uuid.uuid4().hex}", window_start=utcnow(), count=0
                 )
             )
@@ -93,19 +100,20 @@ def init_app(app: Flask) -> None:
 
 
 @bp.get("/healthz")
-def healthz():
+def healthz() -> Response:
     return jsonify(status="ok")
 
 
 @bp.get("/readyz")
-def readyz():
+def readyz() -> tuple[Response, int]:
     checks: dict[str, Any] = {}
     try:
-        with db.engine.connect() as conn:
+        with _engine().connect() as conn:
             conn.execute(text("SELECT 1"))
         checks["database"] = "ok"
     except Exception as exc:  # noqa: BLE001
         checks["database"] = f"error: {type(exc).__name__}"
-    checks.update(current_app.extensions["readiness"].current(current_app._get_current_object()))
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug proxy
+    checks.update(current_app.extensions["readiness"].current(app))
     ok = all(v == "ok" for v in checks.values())
     return jsonify(status="ok" if ok else "unavailable", checks=checks), 200 if ok else 503

@@ -76,7 +76,7 @@ class Provider:
     #: ``configure(env)``: the validated settings (``.sandbox``: no key, use the emulator)
     configure: Callable[[Mapping[str, str]], Any]
     #: ``connection(app, settings)``: a :class:`~app.connection.LazyConnection`
-    connection: Callable[[Flask, Any], LazyConnection]
+    connection: Callable[[Flask, Any], LazyConnection[Any]]
     #: the environment variable whose absence means "run on the emulator"
     key_env: str
     #: where the navigation's provider switch links to, and the endpoints it marks current
@@ -95,7 +95,7 @@ class Provider:
     #: ``config["UPSTREAM"]`` and its connection ``extensions["upstream"]``
     primary: bool = False
 
-    def check(self, connection: LazyConnection) -> dict[str, Any]:
+    def check(self, connection: LazyConnection[Any]) -> dict[str, Any]:
         return (self.status or probe_status)(connection)
 
 
@@ -149,10 +149,11 @@ def init_app(app: Flask) -> None:
         }
 
 
-def connection(key: str) -> LazyConnection:
+def connection(key: str) -> LazyConnection[Any]:
     from flask import current_app
 
-    return current_app.extensions["providers"][key]
+    found: LazyConnection[Any] = current_app.extensions["providers"][key]
+    return found
 
 
 def client(key: str) -> Any:
@@ -175,7 +176,7 @@ def audit_groups() -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------- status
-def probe_status(connection: LazyConnection) -> dict[str, Any]:
+def probe_status(connection: LazyConnection[Any]) -> dict[str, Any]:
     """Where the provider's client points, whether one cheap authenticated read answers, how
     fast, and the server's clock skew. A sandboxed provider whose emulator has not started
     yet is reported as such (the status page never starts emulators)."""

@@ -45,7 +45,9 @@ def init_app(app: Flask) -> None:
     hops = app.config.get("TRUST_PROXY_HEADERS", 0)
     if hops:
         # Behind the team's TLS proxy: trust X-Forwarded-For/Proto/Host from `hops` proxies.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask's documented way
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
 
     @app.before_request
     def _request_id() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import platform
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Blueprint, current_app
 from sqlalchemy import text
@@ -28,8 +29,8 @@ bp = Blueprint("status", __name__)
 SKEW_WARNING_SECONDS = providers.SKEW_WARNING_SECONDS
 
 
-def _database() -> dict:
-    info = {"url": make_url(db.url).render_as_string(hide_password=True)}
+def _database() -> dict[str, Any]:
+    info: dict[str, Any] = {"url": make_url(db.url).render_as_string(hide_password=True)}
     try:
         with db.engine.begin() as conn:  # type: ignore[union-attr]
             info["revision"] = conn.execute(

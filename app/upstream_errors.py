@@ -26,8 +26,8 @@ SOMEONE = "the upstream service"
 
 def clip(text: Any) -> str:
     """One line of at most 300 characters."""
-    text = " ".join(str(text).split())
-    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
+    line = " ".join(str(text).split())
+    return line if len(line) <= _MAX_MESSAGE else line[: _MAX_MESSAGE - 1] + "…"
 
 
 def _sentence(template: str, service: str | None) -> str:
@@ -179,7 +179,9 @@ class RateLimitedError(UpstreamError):
         self.retry_after = retry_after
 
     @classmethod
-    def describe(cls, service, status, detail, retry_after):  # type: ignore[override]
+    def describe(
+        cls, service: str, status: int, detail: ErrorDetail, retry_after: float | None
+    ) -> str:
         when = (
             f"Retry in {max(1, math.ceil(retry_after))} s."
             if retry_after is not None
@@ -209,7 +211,9 @@ class UnavailableError(UpstreamError):
         return f"upstream {self.status}" if self.status else f"upstream {self.kind}"
 
     @classmethod
-    def describe(cls, service, status, detail, retry_after):  # type: ignore[override]
+    def describe(
+        cls, service: str, status: int, detail: ErrorDetail, retry_after: float | None
+    ) -> str:
         said = detail.message
         return f"{service} answered {status}" + (f": {said}" if said else ".")
 
@@ -234,7 +238,9 @@ class NotAvailableError(UpstreamError):
         self.available_from = available_from
 
     @classmethod
-    def describe(cls, service, status, detail, retry_after):  # type: ignore[override]
+    def describe(
+        cls, service: str, status: int, detail: ErrorDetail, retry_after: float | None
+    ) -> str:
         fields = cls.answer_fields(detail)
         feature, since = fields["feature"], fields["available_from"]
         text = f"This {service} feature is not available" + (f" ({feature})" if feature else "")

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, make_response, redirect, render_template, request, url_for
 from flask_login import login_required
 from jinja2_fragments.flask import render_block, render_blocks
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.cloudcruise.fields import catalogue
 from app.cloudcruise.intervals import describe_interval
@@ -90,7 +91,7 @@ def toast(response: Response, message: str, level: str = "success") -> Response:
     return add_trigger(response, "toast", {"level": level, "message": message})
 
 
-def hx_redirect(url: str) -> Response:
+def hx_redirect(url: str) -> Response | WerkzeugResponse:
     """Send the browser to ``url``: ``HX-Redirect`` for htmx, a 303 otherwise."""
     if sent_by_htmx():
         response = make_response("", 204)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import gc
 import hashlib
+import hmac
 import json
 import os
 import platform
@@ -55,8 +56,15 @@ from sqlalchemy import event  # noqa: E402
 from app import create_app  # noqa: E402
 from app.audit.query import ACTIONS  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.services import audit, operators  # noqa: E402
-from app.services.audit import COLUMNS, GENESIS, canonical, chain_hash, verify  # noqa: E402
+from app.services import operators  # noqa: E402
+from app.services.audit_store import (  # noqa: E402
+    CHAIN_KEYED,
+    COLUMNS,
+    GENESIS,
+    canonical,
+    chain_hash,
+)
+from app.services.audit_verify import verify, verify_and_checkpoint  # noqa: E402
 
 PASSWORD = "bench-password-123"
 BATCH = 50_000
@@ -249,8 +257,9 @@ class World:
             yield [row]
 
 
-def generate(db_path: Path, events: int, seed: int = 7) -> dict:
-    """Insert ``events`` chained events; returns timings and a few values to query for."""
+def generate(db_path: Path, events: int, key: bytes, seed: int = 7) -> dict:
+    """Insert ``events`` events linked under the chain ``key`` (as the console appends them
+    now); returns timings and a few values to query for."""
     rng = random.Random(seed)
     world = World(rng, entries=2000)
     start = datetime.now(UTC) - timedelta(days=365)
@@ -265,6 +274,7 @@ def generate(db_path: Path, events: int, seed: int = 7) -> dict:
     con.execute("BEGIN IMMEDIATE")
     assert con.execute("SELECT count(*) FROM audit_events").fetchone()[0] == 0
     sha256 = hashlib.sha256
+    new_mac = hmac.new
     prev = GENESIS
     i = 0
     batch: list[tuple] = []
@@ -280,12 +290,14 @@ def generate(db_path: Path, events: int, seed: int = 7) -> dict:
             row["id"] = i
             row["prev_hash"] = prev
             row["ts"] = (start + timedelta(seconds=offset)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            row["chain"] = CHAIN_KEYED
             offset += 0.2 * step
-            # == chain_hash(prev, row), inlined: canonical() is the hashed text
-            prev = row["hash"] = sha256((prev + canonical(row)).encode()).hexdigest()
+            # == chain_hash(prev, row, key), inlined: canonical() is the hashed text
+            link = new_mac(key, (prev + canonical(row)).encode(), sha256)
+            prev = row["hash"] = link.hexdigest()
             batch.append(tuple(row[n] for n in names))
             if i == 1:
-                assert row["hash"] == chain_hash(GENESIS, row)
+                assert row["hash"] == chain_hash(GENESIS, row, key)
         if request[0].get("request_id") and rng.random() < 0.001:
             request_ids.append(request[0]["request_id"])
         if len(batch) >= BATCH or i >= events:
@@ -440,7 +452,7 @@ def main() -> None:
 
         print(f"generating {args.events:,} events…", flush=True)
         t0 = time.perf_counter()
-        gen = generate(db_path, args.events)
+        gen = generate(db_path, args.events, log.chain_key)
         generation = time.perf_counter() - t0
         size = db_path.stat().st_size / 2**20
         print(
@@ -464,7 +476,7 @@ def main() -> None:
         # checkpoint, after which each admin view checks only newer events.
         first_admin = once(lambda: get_page(admin, "/audit"))
         with app.app_context():
-            audit.verify_and_checkpoint(app.extensions["audit"], full=True)
+            verify_and_checkpoint(app.extensions["audit"], full=True)
         html = get_page(admin, "/audit")
         assert "Chain intact" in html, "chain not intact"
 
@@ -540,7 +552,7 @@ def main() -> None:
         verify_runs = []
         for _ in range(min(args.runs, 3)):
             started = time.perf_counter()
-            result = verify(log.read_engine)
+            result = verify(log)
             verify_runs.append(time.perf_counter() - started)
             assert result.ok, result.summary
         checked = result.checked
@@ -551,7 +563,7 @@ def main() -> None:
         for _ in range(3):
             for processes in (1, 4):
                 appends[processes].append(append_round(instance, processes, args.appends))
-        final = verify(log.read_engine)
+        final = verify(log)
 
     def row(label: str, values: list[str]) -> None:
         print(f"| {label:<40} | " + " | ".join(values) + " |")

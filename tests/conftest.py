@@ -264,6 +264,14 @@ def recorded_app(tmp_path, sandbox, recorder):
     application.extensions["upstream"].close()
 
 
+@pytest.fixture
+def editor(recorded_app):
+    """A signed-in editor's client of ``recorded_app`` (its upstream calls are recorded)."""
+    client = recorded_app.test_client()
+    AuthActions(recorded_app, client).login("ed", "editor")
+    return client
+
+
 # ---------------------------------------------------------------- PostgreSQL (tests/postgres.py)
 
 _pg_databases = itertools.count()

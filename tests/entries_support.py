@@ -136,3 +136,14 @@ def index_sync(client, token: str | None = None):
     response = hx(client, "POST", "/entries/sync", token or csrf(client))
     assert response.status_code == 200, response.status_code
     return response
+
+
+def section_form(client, entry_id: str, section: str) -> dict[str, str]:
+    """Open a detail section's editor the way htmx does; what the browser would submit."""
+    html = hx(client, "GET", f"/entries/{entry_id}/sections/{section}/edit").get_data(as_text=True)
+    assert f'id="form-{section}"' in html, html[:500]
+    return form_fields(html, f"form-{section}")
+
+
+def save_section(client, entry_id: str, section: str, data, token: str):
+    return hx(client, "POST", f"/entries/{entry_id}/sections/{section}", token, data=data)

@@ -5,31 +5,19 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from app.cloudcruise import fields as catalogue
 from app.cloudcruise.fields import Clear
 from app.entries.edit_forms import SECTIONS
 from app.sandbox import validation as sandbox_rules
 from app.services.entry_updates import removals
-from tests.conftest import AuthActions
-from tests.entries_support import csrf, fetch, form_fields, hx, make_entry
-
-
-@pytest.fixture
-def editor(recorded_app):
-    client = recorded_app.test_client()
-    AuthActions(recorded_app, client).login("cat", "editor")
-    return client
-
-
-def _form(client, entry_id, section):
-    html = hx(client, "GET", f"/entries/{entry_id}/sections/{section}/edit").get_data(as_text=True)
-    return form_fields(html, f"form-{section}")
-
-
-def _save(client, entry_id, section, data, token):
-    return hx(client, "POST", f"/entries/{entry_id}/sections/{section}", token, data=data)
+from tests.entries_support import (
+    csrf,
+    fetch,
+    hx,
+    make_entry,
+    save_section,
+    section_form,
+)
 
 
 def test_the_catalogue_knows_every_field_the_emulator_accepts_or_computes():
@@ -79,18 +67,18 @@ def test_clearing_sends_what_the_docs_allow(editor, sandbox, recorder):
         expiry_time_from_last_use="01:00:00", cookie_domain_to_store=".example.com",
     )  # fmt: skip
     token = csrf(editor)
-    data = _form(editor, entry.id, "concurrency")
+    data = section_form(editor, entry.id, "concurrency")
     data["max_concurrency"] = ""
-    assert _save(editor, entry.id, "concurrency", data, token).status_code == 200
+    assert save_section(editor, entry.id, "concurrency", data, token).status_code == 200
     assert recorder.writes("PUT")[-1]["json"]["max_concurrency"] is None
-    data = _form(editor, entry.id, "session")
+    data = section_form(editor, entry.id, "session")
     data.update(expiry_time_from_last_use="", cookie_domain_to_store="")
-    assert _save(editor, entry.id, "session", data, token).status_code == 200
+    assert save_section(editor, entry.id, "session", data, token).status_code == 200
     sent = recorder.writes("PUT")[-1]["json"]
     assert sent["expiry_time_from_last_use"] is None and sent["cookie_domain_to_store"] == ""
-    data = _form(editor, entry.id, "credentials")
+    data = section_form(editor, entry.id, "credentials")
     data["user_alias"] = ""
-    assert _save(editor, entry.id, "credentials", data, token).status_code == 200
+    assert save_section(editor, entry.id, "credentials", data, token).status_code == 200
     assert recorder.writes("PUT")[-1]["json"]["user_alias"] == ""
     stored = fetch(sandbox, entry.permissioned_user_id, entry.domain)
     assert stored.max_concurrency is None and stored.expiry_time_from_last_use is None
@@ -102,13 +90,13 @@ def test_turning_a_proxy_off_is_refused_with_the_reason_and_nothing_sent(editor,
     token = csrf(editor)
     page = hx(editor, "GET", f"/entries/{entry.id}/sections/proxy/edit").get_data(as_text=True)
     assert 'value="none"' not in page  # not offered once a mode is set
-    data = dict(_form(editor, entry.id, "proxy"), proxy_setting="none", proxy_value="")
-    refused = _save(editor, entry.id, "proxy", data, token)
+    data = dict(section_form(editor, entry.id, "proxy"), proxy_setting="none", proxy_value="")
+    refused = save_section(editor, entry.id, "proxy", data, token)
     html = refused.get_data(as_text=True)
     assert refused.status_code == 422 and recorder.writes("PUT") == []
     assert re.search(r'id="proxy_setting-error">[^<]*no documented way to turn a proxy off', html)
     data.update(proxy_setting="random")
-    assert _save(editor, entry.id, "proxy", data, token).status_code == 200
+    assert save_section(editor, entry.id, "proxy", data, token).status_code == 200
     sent = recorder.writes("PUT")[-1]["json"]
     assert sent["proxy_setting"] == "random" and "proxy_value" not in sent
 
@@ -128,12 +116,12 @@ def test_detail_labels_the_legacy_target_ip_and_the_assigned_proxy(editor, sandb
 def test_conflict_panel_and_toasts_speak_in_labels_and_formatted_values(editor, sandbox):
     entry = make_entry(sandbox, expiry_time_from_last_use="7 days")
     token = csrf(editor)
-    data = _form(editor, entry.id, "session")
+    data = section_form(editor, entry.id, "session")
     data["expiry_time_from_last_use"] = "01:30:00"
-    saved = _save(editor, entry.id, "session", data, token)
+    saved = save_section(editor, entry.id, "session", data, token)
     assert "Saved session persistence: Expire after last use." in saved.headers["HX-Trigger"]
     stale = dict(data, expiry_time_from_last_use="2 days")  # the updated_at seen before
-    conflict = _save(editor, entry.id, "session", stale, token).get_data(as_text=True)
+    conflict = save_section(editor, entry.id, "session", stale, token).get_data(as_text=True)
     assert re.search(r"<td>Expire after last use</td>\s*<td>1 h 30 min</td>\s*<td>2 d</td>",
                      conflict), conflict[conflict.find("conflict-table"):][:800]  # fmt: skip
     assert "expiry_time_from_last_use</td>" not in conflict

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text, update
 
 from app.extensions import db
 from app.models import AuditEvent, IndexedEntry, OperatorSession, utcnow
-from app.services import audit, audit_chain, entry_index, jobs
+from app.services import audit, audit_prune, audit_verify, entry_index, jobs
 from tests.conftest import AuthActions, make_app
 from tests.entries_support import csrf, form_fields, hx, make_entry
 
@@ -271,7 +271,7 @@ def test_concurrent_appends_keep_one_chain(backend_app):
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(append, range(80)))
     with backend_app.app_context():
-        result = audit_chain.verify(audit.audit_log())
+        result = audit_verify.verify(audit.audit_log())
         ids = list(db.session.scalars(select(AuditEvent.id).order_by(AuditEvent.id)))
     assert result.ok and result.checked == 80
     assert ids == list(range(1, 81))
@@ -290,12 +290,12 @@ def test_audit_events_are_append_only_and_prune_keeps_the_chain(backend_app, bac
             with pytest.raises(Exception, match="append-only"), engine.begin() as conn:
                 conn.execute(text(statement))
         later = utcnow() + timedelta(days=1)
-        result = audit_chain.prune(
+        result = audit_prune.prune(
             audit.audit_log(), later.strftime("%Y-%m-%d"), tmp_path / "a.jsonl", force=True
         )
         assert result.archived == 5
         audit.record("auth.login", "success", actor=audit.Actor(None, "cli", None))
-        verified = audit_chain.verify(audit.audit_log())
+        verified = audit_verify.verify(audit.audit_log())
     assert verified.ok and verified.checked == 3  # the prune's two events and the new one
     assert (tmp_path / "a.jsonl").read_text().count("\n") == 5
 
@@ -303,14 +303,14 @@ def test_audit_events_are_append_only_and_prune_keeps_the_chain(backend_app, bac
 def test_full_verification_runs_once_and_everyone_sees_the_result(backend_app):
     with backend_app.app_context():
         audit.record("auth.login", "success", actor=audit.Actor(None, "cli", None))
-        assert audit_chain.start_full_verification(backend_app)
+        assert audit_verify.start_full_verification(backend_app)
         # a second start anywhere while it runs is refused (the lease is in the database)
-        started_again = audit_chain.start_full_verification(backend_app)
+        started_again = audit_verify.start_full_verification(backend_app)
         deadline = utcnow() + timedelta(seconds=20)
-        while audit_chain.full_verification_running() is not None and utcnow() < deadline:
+        while audit_verify.full_verification_running() is not None and utcnow() < deadline:
             threading.Event().wait(0.05)
-        result = audit_chain.last_full_verification()
-        state = jobs.state(db.engine, audit_chain.VERIFY_JOB)
+        result = audit_verify.last_full_verification()
+        state = jobs.state(db.engine, audit_verify.VERIFY_JOB)
     assert result is not None and result.ok and result.checked >= 1
     # stored in the database, where every host and worker reads it
     assert state is not None and state.result["ok"] is True and not state.running()

@@ -11,27 +11,18 @@ from cloudcruise.vault.types import VaultEntryInput
 
 from app.cloudcruise import crypto
 from tests.conftest import AuthActions
-from tests.entries_support import csrf, fetch, form_fields, hx, make_entry, sdk_for
+from tests.entries_support import (
+    csrf,
+    fetch,
+    form_fields,
+    hx,
+    make_entry,
+    save_section,
+    sdk_for,
+    section_form,
+)
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-
-
-@pytest.fixture
-def editor(recorded_app):
-    client = recorded_app.test_client()
-    AuthActions(recorded_app, client).login("ed", "editor")
-    return client
-
-
-def _edit_form(client, entry_id, section):
-    """Open the section's form the way htmx does; return what the browser would submit."""
-    html = hx(client, "GET", f"/entries/{entry_id}/sections/{section}/edit").get_data(as_text=True)
-    assert f'id="form-{section}"' in html, html[:500]
-    return form_fields(html, f"form-{section}")
-
-
-def _save(client, entry_id, section, data, token):
-    return hx(client, "POST", f"/entries/{entry_id}/sections/{section}", token, data=data)
 
 
 def test_edit_form_is_a_fragment_for_htmx_and_a_page_without(editor, sandbox):
@@ -53,17 +44,20 @@ def test_viewers_cannot_edit(client, auth, sandbox):
     auth.login("vi", "viewer")
     token = csrf(client)
     assert hx(client, "GET", f"/entries/{entry.id}/sections/proxy/edit").status_code == 403
-    assert _save(client, entry.id, "proxy", {"proxy_setting": "random"}, token).status_code == 403
+    assert (
+        save_section(client, entry.id, "proxy", {"proxy_setting": "random"}, token).status_code
+        == 403
+    )
     assert "Edit proxy" not in client.get(f"/entries/{entry.id}").get_data(as_text=True)
 
 
 def test_save_sends_only_the_changed_fields(editor, sandbox, recorder):
     entry = make_entry(sandbox, allow_multiple_sessions=True, max_concurrency=2)
     token = csrf(editor)
-    data = _edit_form(editor, entry.id, "concurrency")
+    data = section_form(editor, entry.id, "concurrency")
     assert data["max_concurrency"] == "2" and data["allow_multiple_sessions"] == "y"
     data["max_concurrency"] = "5"
-    response = _save(editor, entry.id, "concurrency", data, token)
+    response = save_section(editor, entry.id, "concurrency", data, token)
     assert response.status_code == 200
     [put] = recorder.writes("PUT")
     assert put["json"] == {
@@ -84,8 +78,8 @@ def test_save_sends_only_the_changed_fields(editor, sandbox, recorder):
 def test_unchanged_save_sends_nothing(editor, sandbox, recorder):
     entry = make_entry(sandbox)
     token = csrf(editor)
-    response = _save(
-        editor, entry.id, "concurrency", _edit_form(editor, entry.id, "concurrency"), token
+    response = save_section(
+        editor, entry.id, "concurrency", section_form(editor, entry.id, "concurrency"), token
     )
     assert response.status_code == 200 and "Nothing changed." in response.headers["HX-Trigger"]
     assert recorder.writes("PUT") == []
@@ -94,10 +88,10 @@ def test_unchanged_save_sends_nothing(editor, sandbox, recorder):
 def test_credentials_are_encrypted_and_empty_means_keep(editor, sandbox, recorder):
     entry = make_entry(sandbox)
     token = csrf(editor)
-    data = _edit_form(editor, entry.id, "credentials")
+    data = section_form(editor, entry.id, "credentials")
     assert "password" not in data or data["password"] == ""  # never prefilled
     data.update(password="N3w pass phrase!", user_name="")
-    assert _save(editor, entry.id, "credentials", data, token).status_code == 200
+    assert save_section(editor, entry.id, "credentials", data, token).status_code == 200
     [put] = recorder.writes("PUT")
     assert set(put["json"]) == {"id", "permissioned_user_id", "domain", "password"}
     assert crypto.looks_encrypted(put["json"]["password"])
@@ -118,9 +112,9 @@ def test_proxy_value_is_encrypted_only_for_custom(
 ):
     entry = make_entry(sandbox)
     token = csrf(editor)
-    data = _edit_form(editor, entry.id, "proxy")
+    data = section_form(editor, entry.id, "proxy")
     data.update(proxy_setting=mode, proxy_value=value)
-    response = _save(editor, entry.id, "proxy", data, token)
+    response = save_section(editor, entry.id, "proxy", data, token)
     assert response.status_code == 200, response.get_data(as_text=True)[:800]
     [put] = recorder.writes("PUT")
     assert put["json"]["proxy_setting"] == mode
@@ -141,9 +135,9 @@ def test_custom_url_left_empty_keeps_the_stored_one(editor, sandbox, recorder):
         sandbox, proxy_setting="custom", proxy_value="http://u:p@proxy.example.net:8080"
     )
     token = csrf(editor)
-    data = _edit_form(editor, entry.id, "proxy")
+    data = section_form(editor, entry.id, "proxy")
     assert data["proxy_setting"] == "custom" and data.get("proxy_value", "") == ""
-    response = _save(editor, entry.id, "proxy", data, token)
+    response = save_section(editor, entry.id, "proxy", data, token)
     assert "Nothing changed." in response.headers["HX-Trigger"]
     assert recorder.writes("PUT") == []
 
@@ -156,23 +150,23 @@ def test_two_factor_secret_replace_and_remove(editor, sandbox, recorder):
                  data={"tfa_secret": new_secret}).get_data(as_text=True)  # fmt: skip
     codes = {pyotp.TOTP(new_secret).at(time.time() + d) for d in (-30, 0, 30)}
     assert any(code in preview for code in codes) and new_secret not in preview
-    data = _edit_form(editor, entry.id, "twofactor")
+    data = section_form(editor, entry.id, "twofactor")
     data["tfa_secret"] = new_secret
-    assert _save(editor, entry.id, "twofactor", data, token).status_code == 200
+    assert save_section(editor, entry.id, "twofactor", data, token).status_code == 200
     assert fetch(sandbox, entry.permissioned_user_id, entry.domain).tfa_secret == new_secret
     # the API documents no way to remove a method or a stored secret: no "None" to choose,
     # and a crafted request is refused beside the field with nothing sent
     page = editor.get(f"/entries/{entry.id}/sections/twofactor/edit").get_data(as_text=True)
     assert 'value="none"' not in page and "remove_tfa_secret" not in page
-    data = _edit_form(editor, entry.id, "twofactor")
+    data = section_form(editor, entry.id, "twofactor")
     writes = len(recorder.writes("PUT"))
-    refused = _save(editor, entry.id, "twofactor", dict(data, tfa_method="none"), token)
+    refused = save_section(editor, entry.id, "twofactor", dict(data, tfa_method="none"), token)
     html = refused.get_data(as_text=True)
     assert refused.status_code == 422
     assert "no documented way to remove a two-factor method" in html
     assert 'id="tfa_method-error"' in html and len(recorder.writes("PUT")) == writes
     data.update(tfa_method="EMAIL")
-    assert _save(editor, entry.id, "twofactor", data, token).status_code == 200
+    assert save_section(editor, entry.id, "twofactor", data, token).status_code == 200
     stored = fetch(sandbox, entry.permissioned_user_id, entry.domain)
     assert stored.tfa_method == "EMAIL" and stored.tfa_secret == new_secret
     assert "tfa_secret" not in recorder.writes("PUT")[-1]["json"]
@@ -181,7 +175,7 @@ def test_two_factor_secret_replace_and_remove(editor, sandbox, recorder):
 def test_session_persistence_blobs_replace_and_clear(editor, sandbox, recorder):
     entry = make_entry(sandbox, local_storage={"old": "1"}, persist_cookies=False)
     token = csrf(editor)
-    data = _edit_form(editor, entry.id, "session")
+    data = section_form(editor, entry.id, "session")
     data.update(
         persist_cookies="y",
         expiry_time_from_last_use="2 hours",
@@ -190,7 +184,7 @@ def test_session_persistence_blobs_replace_and_clear(editor, sandbox, recorder):
         cookies='[{"name": "sid", "value": "v", "domain": ".example.com", "path": "/"}]',
         local_storage_action="clear",
     )
-    response = _save(editor, entry.id, "session", data, token)
+    response = save_section(editor, entry.id, "session", data, token)
     assert response.status_code == 200, response.get_data(as_text=True)[:600]
     [put] = recorder.writes("PUT")
     sent = put["json"]
@@ -200,16 +194,16 @@ def test_session_persistence_blobs_replace_and_clear(editor, sandbox, recorder):
     stored = fetch(sandbox, entry.permissioned_user_id, entry.domain)
     assert stored.local_storage == {} and stored.cookies[0]["name"] == "sid"
     bad = dict(data, cookies_action="replace", cookies="{not json")
-    refused = _save(editor, entry.id, "session", bad, token)
+    refused = save_section(editor, entry.id, "session", bad, token)
     assert refused.status_code == 422 and "Not valid JSON" in refused.get_data(as_text=True)
 
 
 def test_validation_errors_stay_in_the_section_with_input_kept(editor, sandbox, recorder):
     entry = make_entry(sandbox)
     token = csrf(editor)
-    data = _edit_form(editor, entry.id, "concurrency")
+    data = section_form(editor, entry.id, "concurrency")
     data.update(max_concurrency="0", allow_multiple_sessions="y")
-    response = _save(editor, entry.id, "concurrency", data, token)
+    response = save_section(editor, entry.id, "concurrency", data, token)
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert html.lstrip().startswith('<section class="card" id="section-concurrency"')
@@ -220,14 +214,14 @@ def test_validation_errors_stay_in_the_section_with_input_kept(editor, sandbox, 
 def test_conflict_shows_theirs_and_yours_then_save_mine_anyway(editor, sandbox, recorder):
     entry = make_entry(sandbox, allow_multiple_sessions=True, max_concurrency=2)
     token = csrf(editor)
-    data = _edit_form(editor, entry.id, "concurrency")
+    data = section_form(editor, entry.id, "concurrency")
     # someone else changes the entry through the official SDK meanwhile
     sdk_for(sandbox).vault.update(
         VaultEntryInput(domain=entry.domain, permissioned_user_id=entry.permissioned_user_id,
                         max_concurrency=9)
     )  # fmt: skip
     data["max_concurrency"] = "4"
-    conflict = _save(editor, entry.id, "concurrency", data, token)
+    conflict = save_section(editor, entry.id, "concurrency", data, token)
     html = conflict.get_data(as_text=True)
     assert conflict.status_code == 409
     assert "Someone changed this entry while you were editing." in html
@@ -236,7 +230,7 @@ def test_conflict_shows_theirs_and_yours_then_save_mine_anyway(editor, sandbox, 
     assert recorder.writes("PUT") == []
     assert "Save mine anyway" in html and "Discard mine" in html
     again = dict(data, updated_at=re.search(r'name="updated_at"[^>]*value="([^"]+)"', html)[1])
-    saved = _save(editor, entry.id, "concurrency", again, token)
+    saved = save_section(editor, entry.id, "concurrency", again, token)
     assert saved.status_code == 200
     assert fetch(sandbox, entry.permissioned_user_id, entry.domain).max_concurrency == 4
 
@@ -244,7 +238,7 @@ def test_conflict_shows_theirs_and_yours_then_save_mine_anyway(editor, sandbox, 
 def test_conflict_on_stored_browser_state_shows_sizes_never_values(editor, sandbox, recorder):
     entry = make_entry(sandbox, local_storage={"auth_token": "stored-token-value"})
     token = csrf(editor)
-    data = _edit_form(editor, entry.id, "session")
+    data = section_form(editor, entry.id, "session")
     sdk_for(sandbox).vault.update(
         VaultEntryInput(domain=entry.domain, permissioned_user_id=entry.permissioned_user_id,
                         cookies=[{"name": "sid", "value": "their-cookie-value",
@@ -255,7 +249,7 @@ def test_conflict_on_stored_browser_state_shows_sizes_never_values(editor, sandb
         cookies='[{"name": "sid", "value": "my-cookie-value", "domain": ".example.com"}]',
         local_storage_action="clear",
     )
-    conflict = _save(editor, entry.id, "session", data, token)
+    conflict = save_section(editor, entry.id, "session", data, token)
     html = conflict.get_data(as_text=True)
     assert conflict.status_code == 409 and "Someone changed this entry" in html
     table = html[
@@ -295,11 +289,11 @@ def test_upstream_errors_keep_the_form_and_explain(client, auth, sandbox, fault,
     auth.login("ed", "editor")
     entry = make_entry(sandbox, allow_multiple_sessions=True)
     token = csrf(editor)
-    data = _edit_form(editor, entry.id, "concurrency")
+    data = section_form(editor, entry.id, "concurrency")
     data["max_concurrency"] = "7"
     kind = fault.pop("kind")
     sandbox.faults.add(kind, method="PUT", path="/vault", **fault)
-    response = _save(editor, entry.id, "concurrency", data, token)
+    response = save_section(editor, entry.id, "concurrency", data, token)
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert expected in html and 'value="7"' in html and 'id="form-concurrency"' in html
@@ -310,11 +304,11 @@ def test_upstream_errors_keep_the_form_and_explain(client, auth, sandbox, fault,
 def test_entry_deleted_meanwhile_says_so(editor, sandbox):
     entry = make_entry(sandbox)
     token = csrf(editor)
-    data = _edit_form(editor, entry.id, "concurrency")
+    data = section_form(editor, entry.id, "concurrency")
     sdk_for(sandbox).vault.delete(
         {"domain": entry.domain, "permissioned_user_id": entry.permissioned_user_id}
     )
-    response = _save(editor, entry.id, "concurrency", data, token)
+    response = save_section(editor, entry.id, "concurrency", data, token)
     html = response.get_data(as_text=True)
     assert response.status_code == 422 and "no longer exists" in html and "Back to entries" in html
 
@@ -346,10 +340,10 @@ def test_provider_bind_and_unbind(editor, sandbox, recorder):
     item = sdk.secret_providers.list_items(provider.id)[0]
     entry = make_entry(sandbox)
     token = csrf(editor)
-    data = _edit_form(editor, entry.id, "provider")
+    data = section_form(editor, entry.id, "provider")
     data.update(binding="provider", secret_provider_id=provider.id, secret_ref=item.ref,
                 secret_cache_ttl_seconds="300")  # fmt: skip
-    response = _save(editor, entry.id, "provider", data, token)
+    response = save_section(editor, entry.id, "provider", data, token)
     assert response.status_code == 200, response.get_data(as_text=True)[:800]
     sent = recorder.writes("PUT")[-1]["json"]
     assert sent["secret_provider_id"] == provider.id and "password" not in sent
@@ -357,10 +351,10 @@ def test_provider_bind_and_unbind(editor, sandbox, recorder):
     assert bound.secret_ref == item.ref and bound.secret_cache_ttl_seconds == 300
     # the API documents no way to unbind (null is documented for three other fields only):
     # refused beside the choice, with nothing sent and the binding kept
-    data = _edit_form(editor, entry.id, "provider")
+    data = section_form(editor, entry.id, "provider")
     data.update(binding="stored", user_name="back@example.com", password="Back-in-vault-1")
     writes = len(recorder.writes("PUT"))
-    refused = _save(editor, entry.id, "provider", data, token)
+    refused = save_section(editor, entry.id, "provider", data, token)
     html = refused.get_data(as_text=True)
     assert refused.status_code == 422 and 'id="binding-error"' in html
     assert "no documented way to unbind a secret provider" in html
@@ -371,20 +365,20 @@ def test_provider_bind_and_unbind(editor, sandbox, recorder):
 def test_a_secret_asked_for_again_cannot_be_dropped_silently(editor, sandbox, recorder):
     entry = make_entry(sandbox)
     token = csrf(editor)
-    data = _edit_form(editor, entry.id, "credentials")
+    data = section_form(editor, entry.id, "credentials")
     data.update(user_alias="x" * 300, password="Brand-new-pass-1")  # alias too long: refused
-    refused = _save(editor, entry.id, "credentials", data, token)
+    refused = save_section(editor, entry.id, "credentials", data, token)
     html = refused.get_data(as_text=True)
     assert refused.status_code == 422 and "Brand-new-pass-1" not in html
     again = form_fields(html, "form-credentials")
     assert again["retype"] == "New password" and again.get("password", "") == ""
     again["user_alias"] = "Fixed alias"
-    blocked = _save(editor, entry.id, "credentials", again, token)
+    blocked = save_section(editor, entry.id, "credentials", again, token)
     assert blocked.status_code == 422
     assert "Enter the new password again (it was not saved), or Cancel." in blocked.get_data(True)
     assert recorder.writes("PUT") == []
     again["password"] = "Brand-new-pass-1"
-    assert _save(editor, entry.id, "credentials", again, token).status_code == 200
+    assert save_section(editor, entry.id, "credentials", again, token).status_code == 200
     assert fetch(sandbox, entry.permissioned_user_id, entry.domain).password == "Brand-new-pass-1"
 
 
@@ -394,8 +388,8 @@ def test_binding_a_provider_refreshes_the_credentials_section_too(editor, sandbo
     item = sdk.secret_providers.list_items(provider.id)[0]
     entry = make_entry(sandbox)
     token = csrf(editor)
-    data = _edit_form(editor, entry.id, "provider")
+    data = section_form(editor, entry.id, "provider")
     data.update(binding="provider", secret_provider_id=provider.id, secret_ref=item.ref)
-    html = _save(editor, entry.id, "provider", data, token).get_data(as_text=True)
+    html = save_section(editor, entry.id, "provider", data, token).get_data(as_text=True)
     assert re.search(r'<section hx-swap-oob="true" [^>]*id="section-credentials"', html)
     assert "Resolved from 1Password at run time" in html

@@ -219,7 +219,7 @@ def run(session, query: AuditQuery, page_size: int = PAGE_SIZE) -> AuditPage:
         window_low = top - SEARCH_WINDOW + 1
         if low is None or window_low > low:
             low, searched_from = window_low, window_low
-    rows = _merged(session, query, low, high, page_size + 1, newest_first)
+    rows = merged_page(session, query, low, high, page_size + 1, newest_first)
     if newest_first:
         events = rows[:page_size]
         older = events[-1].id if len(rows) > page_size else None
@@ -234,7 +234,7 @@ def run(session, query: AuditQuery, page_size: int = PAGE_SIZE) -> AuditPage:
     return AuditPage(page, newer, page[-1].id if page else None)
 
 
-def _merged(session, query, low, high, limit, newest_first):
+def merged_page(session, query, low, high, limit, newest_first):
     order = AuditEvent.id.desc() if newest_first else AuditEvent.id.asc()
     results = []
     for branch in query.branches():

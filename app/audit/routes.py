@@ -24,8 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit import bp
-from app.audit.query import ACTIONS, GROUPS, OUTCOMES, AuditQuery, id_range, run
-from app.audit.query import _merged as merged_page
+from app.audit.query import ACTIONS, GROUPS, OUTCOMES, AuditQuery, id_range, merged_page, run
 from app.auth.session import reauthenticate, role_required, sudo_active
 from app.extensions import db
 from app.models import AuditEvent, Role

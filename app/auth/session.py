@@ -67,7 +67,7 @@ def enforce_idle_timeout() -> Any:
             return unauthorized(f"You were signed out after {minutes} minutes without activity.")
         hours = current_app.config["SESSION_HOURS"]
         return unauthorized(f"Your session ended after {hours:g} hours; please sign in again.")
-    if request.headers.get(BACKGROUND_HEADER) != "1":
+    if row is not None and request.headers.get(BACKGROUND_HEADER) != "1":
         sessions.touch(row)
     return None
 

@@ -143,12 +143,16 @@ class CloudCruiseClient(ApiClient):
             raise NotFoundError("The vault entry no longer exists.", service=self.service)
         return self._entry(payload)
 
-    def create_entry(self, fields: Mapping[str, Any], *, request_id: str | None = None):
+    def create_entry(
+        self, fields: Mapping[str, Any], *, request_id: str | None = None
+    ) -> VaultEntry:
         """``POST /vault`` with plaintext ``fields``; secrets are encrypted here first."""
         body = crypto.encrypt_payload(dict(fields), self._encryption_key)
         return self._entry(self._request("POST", "/vault", body=body, request_id=request_id))
 
-    def update_entry(self, fields: Mapping[str, Any], *, request_id: str | None = None):
+    def update_entry(
+        self, fields: Mapping[str, Any], *, request_id: str | None = None
+    ) -> VaultEntry:
         """``PUT /vault``: a partial update. ``fields`` must identify the entry (``id`` or
         ``permissioned_user_id`` + ``domain``) and holds only what should change."""
         body = crypto.encrypt_payload(dict(fields), self._encryption_key)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from app.cloudcruise.fields import FIELDS
 from app.upstream_errors import (
     AuthError,
     ConflictError,
@@ -29,17 +30,7 @@ CloudCruiseError = UpstreamError
 SERVICE = "CloudCruise"
 
 #: Request fields a validation message may name (so it can be shown beside that field).
-KNOWN_FIELDS = frozenset(
-    """
-    id permissioned_user_id domain user_name password tfa_secret tfa_method user_alias
-    persist_cookies persist_local_storage persist_session_storage cookies local_storage
-    session_storage cookie_domain_to_store skip_csrf_cookies allow_multiple_sessions
-    max_concurrency prevent_concurrency_during_login expiry_time_from_last_use
-    expiry_time_from_session_data_set proxy proxy_setting proxy_value secret_provider_id
-    secret_ref secret_cache_ttl_seconds user_id user_agent location ip_address session_id
-    headers proxy_string
-    """.split()
-)
+KNOWN_FIELDS = frozenset(FIELDS)
 
 _PROPERTY_RE = re.compile(r"^property (\w+) should not exist")
 

@@ -187,7 +187,8 @@ CATALOGUE: Final[tuple[Field, ...]] = (
     _f("proxy_setting", "Proxy mode", "proxy", C, config=True, choices=PROXY_MODES,
        keep="CloudCruise has no documented way to turn a proxy off once set; choose "
        "another mode."),
-    _f("proxy_value", "Proxy value", "proxy", T, config=True, clear=Clear.OMIT),
+    _f("proxy_value", "Proxy value", "proxy", T, config=True, clear=Clear.OMIT,
+       short="Proxy URL"),
     _f("proxy_string", "Assigned proxy", "proxy", T, writable=False),
     _f("ip_address", "Legacy target IP", "proxy", T, clear=Clear.EMPTY,
        help="Deprecated by CloudCruise: the target IP of the old proxy object."),
@@ -241,6 +242,10 @@ def field(name: str) -> Field:
     return FIELDS[name]
 
 
+def section(key: str) -> Section:
+    return SECTIONS[key]
+
+
 def is_secret(name: str, values: Mapping[str, Any]) -> bool:
     """Whether ``name``'s value in ``values`` is (or becomes) ciphertext: the credentials
     always, ``proxy_value`` when the mode in ``values`` is custom."""
@@ -260,6 +265,12 @@ def short_label(name: str) -> str:
     """The label inside a group that names the rest, e.g. "Cookies" under "Persist"."""
     spec = FIELDS[name]
     return spec.short or spec.label
+
+
+def inline(name: str) -> str:
+    """The short label inside a sentence: "username", "TFA secret", "proxy URL"."""
+    text = short_label(name)
+    return text if text[:2].isupper() else text[0].lower() + text[1:]
 
 
 def labels(names: Iterable[str]) -> list[str]:
@@ -322,6 +333,7 @@ class Catalogue:
 
     label = staticmethod(label)
     short = staticmethod(short_label)
+    inline = staticmethod(inline)
     format = staticmethod(format_value)
     choice_label = staticmethod(choice_label)
 

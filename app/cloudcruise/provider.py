@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from app.cloudcruise import fields as catalogue
 from app.cloudcruise.client import CloudCruiseClient
 from app.cloudcruise.crypto import InvalidKeyError, validate_key
+from app.cloudcruise.fields import SECRET_FIELDS as SECRETS
 from app.config import ConfigError, Upstream
 from app.connection import LazyConnection
 from app.providers import Hit, Provider, Search, probe_status
@@ -56,6 +58,8 @@ class CloudCruiseConnection(LazyConnection[CloudCruiseClient]):
 
     service = "CloudCruise"
     settings: Upstream
+    #: (monotonic time, connections), set by :func:`app.services.entries.secret_providers`
+    providers_cache: tuple[float, list[dict[str, Any]]]
 
     def __init__(self, app: Flask, settings: Upstream) -> None:
         self.sandbox_data: str = app.config["SANDBOX_DATA"]
@@ -77,6 +81,11 @@ class CloudCruiseConnection(LazyConnection[CloudCruiseClient]):
         return CloudCruiseClient(base_url, api_key, enc_key, **self.client_options)
 
 
+def _tfa_badge(method: str) -> str:
+    badge = catalogue.catalogue.badge("tfa_method", method)
+    return badge.short if badge else ""
+
+
 def search(q: str) -> list[Hit]:
     """Entries by alias, user id or domain, from the entries index (no upstream call)."""
     from flask import url_for
@@ -88,7 +97,7 @@ def search(q: str) -> list[Hit]:
     rows = run_query(ListQuery(q=q, per_page=Search.LIMIT)).rows
     return [
         Hit("cloudcruise", r.alias or r.pid, f"{r.pid} · {r.host}",
-            url_for("entries.detail", entry_id=r.id), r.tfa if r.tfa != "none" else "")
+            url_for("entries.detail", entry_id=r.id), _tfa_badge(r.tfa))
         for r in rows
     ]  # fmt: skip
 
@@ -102,18 +111,14 @@ def status(connection: CloudCruiseConnection) -> dict[str, Any]:
 
 AUDIT_ACTIONS = {
     "entry.create": "Entry created",
-    "entry.credentials.update": "Credentials edited",
-    "entry.twofactor.update": "Two-factor edited",
-    "entry.session.update": "Session persistence edited",
-    "entry.concurrency.update": "Concurrency edited",
-    "entry.proxy.update": "Proxy edited",
-    "entry.provider.update": "Secret provider edited",
+    **{
+        f"entry.{key}.update": f"{section.title} edited"
+        for key, section in catalogue.SECTIONS.items()
+        if key != "metadata"
+    },
     "entry.delete": "Entry deleted",
     "entry.clear_state": "Browser state cleared",
-    "entry.user_name.reveal": "Username revealed",
-    "entry.password.reveal": "Password revealed",
-    "entry.tfa_secret.reveal": "TFA secret revealed",
-    "entry.proxy_value.reveal": "Proxy URL revealed",
+    **{f"entry.{name}.reveal": f"{catalogue.short_label(name)} revealed" for name in SECRETS},
     "entry.tfa_code.view": "2FA code viewed",
     "entry.changed_outside": "Changed outside the console",
 }

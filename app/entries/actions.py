@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, request, url_for
+from flask import flash, request, url_for
 
 from app.auth.session import role_required
 from app.cloudcruise import NotFoundError
 from app.entries import bp
+from app.entries.lookup import fresh_or_404, indexed_or_404
 from app.entries.presenters import EntryView
 from app.models import Role
-from app.services import audit, entries, entry_commands
+from app.services import audit, entry_commands
 from app.services.outcomes import Failed, Refused
 from app.web import hx_redirect, is_htmx, render, toast
-
-
-def _load(entry_id: str):
-    try:
-        return entries.load(entry_id)
-    except NotFoundError:
-        abort(404)
 
 
 @bp.post("/<entry_id>/clear-state")
 @role_required(Role.EDITOR)
 def clear_state(entry_id: str):
-    entry = _load(entry_id)
+    entry = fresh_or_404(entry_id)
     outcome = entry_commands.clear_browser_state(audit.current_actor(), entry)
     if isinstance(outcome, Failed):
         response = render("entries/detail.html", block="session", view=EntryView(entry))
@@ -44,10 +38,7 @@ def clear_state(entry_id: str):
 @role_required(Role.ADMIN)
 def delete(entry_id: str):
     # one upstream call: what is deleted, and what the audit records of it, come from the index
-    try:
-        entry = entries.locate(entry_id)
-    except NotFoundError:
-        abort(404)
+    entry = indexed_or_404(entry_id)
     typed = request.form.get("confirm", "")
     outcome = entry_commands.delete(audit.current_actor(), entry, typed)
     if isinstance(outcome, Refused):

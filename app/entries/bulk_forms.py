@@ -12,7 +12,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 
 from app.cloudcruise import fields as catalogue
-from app.entries.forms import PROXY_CHOICES, choices, label
+from app.entries.forms import PROXY_CHOICES, choices, chosen_value, label
 from app.services import entry_rules as rules
 from app.services.entry_rules import RuleError
 
@@ -87,14 +87,8 @@ class ExpiryForm(BulkForm):
             field = getattr(self, name)
             field.clean = None
             if getattr(self, f"{name}_action").data == "set":
-                try:
-                    field.clean = rules.interval(field.data)
-                except RuleError as exc:
-                    field.errors = [str(exc)]
-                    ok = False
-                if field.clean is None and not field.errors:
-                    field.errors = ["Enter the interval, or choose “No expiry”."]
-                    ok = False
+                missing = "Enter the interval, or choose “No expiry”."
+                ok = chosen_value(field, rules.interval, missing) and ok
         return ok
 
     def wanted(self) -> dict[str, Any]:
@@ -128,13 +122,8 @@ class ConcurrencyForm(BulkForm):
         ok = super().validate(extra_validators)
         self.max_concurrency.clean = None
         if self.max_concurrency_action.data == "set":
-            try:
-                self.max_concurrency.clean = rules.max_concurrency(self.max_concurrency.data)
-            except RuleError as exc:
-                self.max_concurrency.errors = [str(exc)]
-                return False
-            if self.max_concurrency.clean is None:
-                self.max_concurrency.errors = ["Enter a limit, or choose “Unlimited”."]
+            missing = "Enter a limit, or choose “Unlimited”."
+            if not chosen_value(self.max_concurrency, rules.max_concurrency, missing):
                 return False
         if (
             self.max_concurrency_action.data != "keep"

@@ -22,19 +22,13 @@ from app.cloudcruise.totp import current_code
 from app.entries import bp
 from app.entries.edit_forms import SECTIONS, ProviderForm, SectionForm, form_for
 from app.entries.feedback import failure_banner, place_errors
+from app.entries.lookup import page_or_404
 from app.entries.presenters import EntryView
 from app.entries.provider_choices import load_provider_choices
 from app.models import Role
 from app.services import audit, entries, entry_rules
 from app.services.entry_commands import Conflict, Failed, Refused, refuse, save
 from app.web import add_trigger, is_htmx, render, toast
-
-
-def _entry(entry_id: str):
-    try:
-        return entries.read(entry_id)
-    except NotFoundError:
-        abort(404)
 
 
 def _section(section: str) -> str:
@@ -70,7 +64,7 @@ def _page(entry, section: str, *, status: int = 200, editing: bool = True, **con
 @bp.get("/<entry_id>/sections/<section>/edit")
 @role_required(Role.EDITOR)
 def edit_section(entry_id: str, section: str):
-    entry = _entry(entry_id)
+    entry = page_or_404(entry_id)
     form = form_for(_section(section), entry)
     return _page(entry, section, form=form, provider_error=_providers(form))
 
@@ -78,7 +72,7 @@ def edit_section(entry_id: str, section: str):
 @bp.get("/<entry_id>/sections/<section>")
 @login_required
 def view_section(entry_id: str, section: str):
-    return _page(_entry(entry_id), _section(section), editing=False)
+    return _page(page_or_404(entry_id), _section(section), editing=False)
 
 
 @bp.post("/<entry_id>/sections/<section>")

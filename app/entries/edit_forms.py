@@ -7,6 +7,7 @@ sends only those that differ. Field checks are the same rules as the create form
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -20,6 +21,7 @@ from wtforms import (
 )
 
 from app.cloudcruise import VaultEntry
+from app.cloudcruise import fields as catalogue
 from app.entries.forms import (
     PROXY_CHOICES,
     TFA_CHOICES,
@@ -27,6 +29,7 @@ from app.entries.forms import (
     Rule,
     SessionFields,
     choices,
+    chosen_value,
     fill_provider_choices,
     json_label,
     label,
@@ -39,8 +42,7 @@ BLOB_ACTIONS = choices([("keep", "Keep"), ("replace", "Replace with"), ("clear",
 
 def new(name: str) -> str:
     """The prompt of a secret input that replaces the stored value, e.g. "New password"."""
-    text = label(name)
-    return f"New {text if text[:2].isupper() else text.lower()}"
+    return f"New {catalogue.inline(name)}"
 
 
 def stored(name: str) -> str:
@@ -183,7 +185,7 @@ class SessionForm(SessionFields, SectionForm):
     )
     session_storage = TextAreaField(json_label("session_storage"))
 
-    BLOBS = {
+    BLOBS: dict[str, tuple[Callable[[Any], Any], Any]] = {
         "cookies": (rules.cookies_json, []),
         "local_storage": (rules.storage_json, {}),
         "session_storage": (rules.storage_json, {}),
@@ -195,14 +197,7 @@ class SessionForm(SessionFields, SectionForm):
             field = getattr(self, name)
             field.clean = None
             if getattr(self, f"{name}_action").data == "replace":
-                try:
-                    field.clean = check(field.data)
-                except RuleError as exc:
-                    field.errors = [str(exc)]
-                    ok = False
-                if field.clean is None and not field.errors:
-                    field.errors = ["Paste the JSON to store, or choose Clear."]
-                    ok = False
+                ok = chosen_value(field, check, "Paste the JSON to store, or choose Clear.") and ok
         return ok
 
     def wanted(self) -> dict[str, Any]:
@@ -282,11 +277,14 @@ class ProxyForm(SectionForm):
     def forget_secrets(self) -> list[str]:
         if self.mode == "custom" and self.proxy_value.data:
             self.proxy_value.data = ""
-            return ["Proxy URL"]
+            return [catalogue.short_label("proxy_value")]
         return []
 
     def check_retyped(self, retype: str) -> bool:
-        if "Proxy URL" in retype.split(",") and not (self.proxy_value.data or "").strip():
+        if (
+            catalogue.short_label("proxy_value") in retype.split(",")
+            and not (self.proxy_value.data or "").strip()
+        ):
             self.proxy_value.errors.append(
                 "Enter the proxy URL again (it was not saved), or Cancel."
             )

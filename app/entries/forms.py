@@ -42,6 +42,22 @@ class Rule:
             raise ValidationError(str(exc)) from None
 
 
+def chosen_value(field: Any, check: Callable[[Any], Any], missing: str) -> bool:
+    """Check a value the operator chose to set (an action "replace" / "set"): the cleaned
+    value lands on ``field.clean``; a rule's message, or ``missing`` for an empty value,
+    lands on the field."""
+    field.clean = None
+    try:
+        field.clean = check(field.data)
+    except RuleError as exc:
+        field.errors = [str(exc)]
+        return False
+    if field.clean is None:
+        field.errors = [missing]
+        return False
+    return True
+
+
 def _secret(what: str) -> Rule:
     return Rule(lambda value: rules.secret_text(value, what))
 
@@ -225,6 +241,6 @@ class EntryForm(SessionFields, ConcurrencyFields, FlaskForm):
                 typed.append(field.label.text)
             field.data = ""
         if self.proxy_setting.data == "custom" and self.proxy_value.data:
-            typed.append("Proxy URL")
+            typed.append(catalogue.short_label("proxy_value"))
             self.proxy_value.data = ""
         return typed

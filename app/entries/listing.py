@@ -39,13 +39,13 @@ CHECK_CHOICES = {
 }
 OUTSIDE_DAYS = 7
 SORTS = {
-    "alias": "Alias",
+    "alias": catalogue.label("user_alias"),
     "pid": "Permissioned user",
-    "domain": "Domain",
+    "domain": catalogue.label("domain"),
     "tfa": "2FA",
-    "proxy": "Proxy",
+    "proxy": catalogue.section("proxy").title,
     "session": "Session",
-    "updated": "Updated",
+    "updated": catalogue.label("updated_at"),
 }
 PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
@@ -169,6 +169,7 @@ def conditions(query: ListQuery, now: datetime) -> list[Any]:
 
 def _order(query: ListQuery, now: datetime) -> list[Any]:
     e = IndexedEntry
+    keys: list[Any]
     if query.sort == "pid":
         keys = [e.pid_key, e.domain]
     elif query.sort == "domain":
@@ -196,7 +197,7 @@ def _order(query: ListQuery, now: datetime) -> list[Any]:
         keys = [e.name_key]
     keys.append(e.id)
     ordered = [k.desc() for k in keys] if query.dir == "desc" else [k.asc() for k in keys]
-    if query.sort == "updated" and db.engine.dialect.name == "postgresql":
+    if query.sort == "updated" and db.session.get_bind().dialect.name == "postgresql":
         first = ordered[0]
         ordered[0] = first.nulls_last() if query.dir == "desc" else first.nulls_first()
     return ordered

@@ -15,9 +15,10 @@ from flask import abort, current_app, request
 from app.auth.session import reauthenticate, role_required, sudo_active
 from app.cloudcruise import SECRET_FIELDS, ConflictError, NotFoundError
 from app.entries import bp
+from app.entries.lookup import fresh_or_404, indexed_or_404
 from app.entries.presenters import EntryView
 from app.models import Role
-from app.services import audit, entries, entry_commands
+from app.services import audit, entry_commands
 from app.services.outcomes import Failed
 from app.web import render, toast
 
@@ -43,19 +44,12 @@ def _secret_fragment(view: Any, field: str, state: str, **extra):
     )
 
 
-def _load(entry_id: str) -> EntryView:
-    try:
-        return EntryView(entries.load(entry_id))
-    except NotFoundError:
-        abort(404)
-
-
 @bp.post("/<entry_id>/secrets/<field>/reveal")
 @role_required(Role.EDITOR)
 def reveal(entry_id: str, field: str):
     if field not in SECRET_FIELDS:
         abort(404)
-    view = _load(entry_id)
+    view = EntryView(fresh_or_404(entry_id))
     if not sudo_active():
         password = request.form.get("password")
         if password is None:
@@ -79,10 +73,7 @@ def reveal(entry_id: str, field: str):
 def masked(entry_id: str, field: str):
     if field not in SECRET_FIELDS:
         abort(404)
-    try:
-        row = entries.locate(entry_id)
-    except NotFoundError:
-        abort(404)
+    row = indexed_or_404(entry_id)
     return _no_store(_secret_fragment(row, field, "masked"))
 
 
@@ -90,15 +81,12 @@ def masked(entry_id: str, field: str):
 @role_required(Role.EDITOR)
 def tfa_code(entry_id: str):
     # one upstream call: the key comes from the index
-    try:
-        view = entries.locate(entry_id)
-    except NotFoundError:
-        abort(404)
+    view = indexed_or_404(entry_id)
     try:
         round_ = max(1, min(int(request.form.get("round", 1)), TFA_ROUNDS + 1))
     except ValueError:
         round_ = 1
-    context = {"view": view, "round": round_, "refresh_in": None}
+    context: dict[str, Any] = {"view": view, "round": round_, "refresh_in": None}
     outcome = entry_commands.tfa_code(audit.current_actor(), view, round_)
     if isinstance(outcome, Failed):
         error = outcome.error

@@ -25,7 +25,7 @@ from app.web import render
 bp = Blueprint("overview", __name__)
 
 #: (title, what it means, list arguments, tone) in display order
-TILES = (
+TILES: tuple[tuple[str, str, dict[str, str], str], ...] = (
     ("Entries", "in the vault", {}, "neutral"),
     ("Sessions expired", "agents must sign in again", {"session": "expired"}, "bad"),
     ("Expiring within 24\u00a0h", "sessions about to lapse", {"session": "expiring"}, "warn"),

@@ -174,7 +174,7 @@ def create_sandbox_app(
             problems.append("code must be shorter than or equal to 64 characters")
         if problems:
             raise bad_request(problems)
-        puid, domain, code = values.values()
+        puid, domain, code = (str(v) for v in values.values())
         return _json(tfa.record_email_code(store, puid, domain, code), 201)
 
     return app

@@ -211,7 +211,7 @@ def proxy_assignment(entry: dict[str, Any]) -> tuple[str | None, str | None]:
         return _host_port(public_ip(rng), port), f"{city}, {cc}"
     if setting == "static":
         city, cc = _rng("ip-location", value).choice(_RANDOM_LOCATIONS)
-        return _host_port(value, port), f"{city}, {cc}"
+        return _host_port(str(value), port), f"{city}, {cc}"
     if setting == "country" and value in CITIES:
         return _host_port(public_ip(rng), port), f"{rng.choice(cities(value))}, {value}"
     if setting == "custom":

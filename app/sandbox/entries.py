@@ -200,9 +200,9 @@ class VaultService:
             problems.append("secret_cache_ttl_seconds requires secret_provider_id and secret_ref")
         if not bound:
             return problems
-        if touched and not db.provider_exists(provider_id):
+        if touched and not db.provider_exists(str(provider_id)):
             problems.append("secret_provider_id must reference an existing secret provider")
-        elif touched and db.provider_item(provider_id, ref) is None:
+        elif touched and db.provider_item(str(provider_id), str(ref)) is None:
             problems.append("secret_ref must be the ref of an item of that secret provider")
         was_bound = before.get("secret_provider_id") is not None
         for name in ENCRYPTED_FIELDS:
@@ -270,5 +270,5 @@ class VaultService:
         problem = custom_proxy_problem(url)
         if problem:
             return [problem]
-        entry["custom_proxy_endpoint"] = computed.custom_proxy_endpoint(url)
+        entry["custom_proxy_endpoint"] = computed.custom_proxy_endpoint(str(url))
         return []

@@ -50,7 +50,7 @@ def not_found(message: str = "Vault entry not found") -> ApiError:
 
 
 def conflict(message: str, code: str | None = None) -> ApiError:
-    return ApiError(409, message, **({"code": code} if code else {}))
+    return ApiError(409, message, code=code) if code else ApiError(409, message)
 
 
 def unauthorized() -> ApiError:

@@ -68,8 +68,9 @@ class RateLimiter:
                 states.append((limit, window, in_window, start, oldest))
             blocked = [s for s in states if s[2] >= s[0]]
             if blocked:
-                limit, window, _, _, oldest = max(blocked, key=lambda s: s[4] + s[1])
-                wait = max(1, math.ceil(oldest + window - now))
+                # a blocked limit always has an oldest request (in_window >= limit)
+                limit, window, _, _, oldest = max(blocked, key=lambda s: (s[4] or 0.0) + s[1])
+                wait = max(1, math.ceil((oldest or now) + window - now))
                 return Decision(False, limit, 0, wait, wait)
             log.append(now)
             limit, window, in_window, start, _ = min(states, key=lambda s: s[0] - s[2] - 1)

@@ -19,6 +19,7 @@ The work is done in modules named for one job each:
 
 from __future__ import annotations
 
+from app.cloudcruise.fields import is_secret as is_secret_change
 from app.services.audit_recording import (
     Actor,
     Attempt,
@@ -33,7 +34,6 @@ from app.services.audit_store import (
     AuditLog,
     AuditUnavailable,
     init_app,
-    is_secret_change,
 )
 
 __all__ = [

@@ -19,9 +19,9 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.engine import Connection
 
 from app.models import AuditCheckpoint, AuditEvent
@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("app.audit")
 
-_CHECKPOINTS = AuditCheckpoint.__table__
+# the declarative ``__table__`` is typed as any FromClause; these models map Tables
+_CHECKPOINTS = cast(Table, AuditCheckpoint.__table__)
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Table, func, insert, select, text
 
 from app.models import AuditAnchor, AuditEvent
 from app.services.audit_checkpoints import keyed_mac
@@ -28,6 +28,10 @@ log = logging.getLogger("app.audit")
 
 #: prune keeps events younger than this unless forced
 PRUNE_MIN_AGE_DAYS = 30
+
+# the declarative ``__table__`` is typed as any FromClause; these models map Tables
+_EVENTS = cast(Table, AuditEvent.__table__)
+_ANCHORS = cast(Table, AuditAnchor.__table__)
 
 _ANCHOR_FIELDS = (
     "pruned_before", "first_kept_id", "anchor_hash", "archived_count", "archive_sha256",
@@ -126,7 +130,7 @@ def prune(
         drop, restore = _GUARDS.get(engine.dialect.name, ([], []))
         for statement in drop:
             conn.execute(text(statement))
-        conn.execute(AuditEvent.__table__.delete().where(AuditEvent.id <= cutoff_id))
+        conn.execute(_EVENTS.delete().where(AuditEvent.id <= cutoff_id))
         for statement in restore:
             conn.execute(text(statement))
         anchor = {
@@ -139,9 +143,7 @@ def prune(
             "archive_sha256": digest.hexdigest(),
             "pruned_by": who.operator,
         }
-        conn.execute(
-            insert(AuditAnchor.__table__).values(**anchor, mac=anchor_mac(log_.chain_key, anchor))
-        )
+        conn.execute(insert(_ANCHORS).values(**anchor, mac=anchor_mac(log_.chain_key, anchor)))
     record(
         "audit.pruned", "success", actor=who,
         message=f"archived events #{anchor['first_kept_id'] - count}–#{cutoff_id} "

@@ -52,7 +52,12 @@ def current_actor() -> Actor:
 def _target(target: Any) -> dict[str, Any]:
     if target is None:
         return {}
-    get = target.get if isinstance(target, Mapping) else lambda k: getattr(target, k, None)
+
+    def get(key: str) -> Any:
+        if isinstance(target, Mapping):
+            return target.get(key)
+        return getattr(target, key, None)
+
     return {
         "target_id": str(get("id")) if get("id") else None,
         "target_pid": get("permissioned_user_id"),
@@ -63,7 +68,8 @@ def _target(target: Any) -> dict[str, Any]:
 def audit_log() -> AuditLog:
     from flask import current_app
 
-    return current_app.extensions["audit"]
+    log: AuditLog = current_app.extensions["audit"]
+    return log
 
 
 def record(

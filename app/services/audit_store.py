@@ -167,7 +167,7 @@ class AuditLog:
 
     def append(self, **fields: Any) -> dict[str, Any]:
         """Write one event to the chain; raises :class:`AuditUnavailable` on any failure."""
-        row = {name: fields.get(name) for name in COLUMNS}
+        row: dict[str, Any] = {name: fields.get(name) for name in COLUMNS}
         for name in ("message", "user_agent"):
             row[name] = _clip(row[name])
         for name in ("fields", "changes"):
@@ -232,10 +232,12 @@ def init_app(app: Any) -> None:
     from app.extensions import db
 
     lock = f"{app.config['INSTANCE_PATH']}/audit.lock"
-    app.extensions["audit"] = AuditLog(db.engine, app.config["AUDIT_HMAC_KEY"], lock)
+    engine = db.engine
+    assert engine is not None, "Database.init_app() has not run"
+    app.extensions["audit"] = AuditLog(engine, app.config["AUDIT_HMAC_KEY"], lock)
 
 
-def _host_lock(path: str | None) -> contextlib.AbstractContextManager:
+def _host_lock(path: str | None) -> contextlib.AbstractContextManager[None]:
     return file_lock(Path(path)) if path else contextlib.nullcontext()
 
 
@@ -243,7 +245,7 @@ _ALL = (*COLUMNS, "hash")
 _SELECT_AFTER = f"SELECT {', '.join(_ALL)} FROM audit_events WHERE id > :after ORDER BY id LIMIT :n"  # noqa: S608 - fixed column names
 
 
-def iter_events(conn: Connection, after_id: int = 0, batch: int = 5000) -> Iterator[dict]:
+def iter_events(conn: Connection, after_id: int = 0, batch: int = 5000) -> Iterator[dict[str, Any]]:
     """Every event after ``after_id`` in id order (all columns), read ``batch`` at a time."""
     last = after_id
     while True:

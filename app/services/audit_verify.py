@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from app.models import AuditAnchor, AuditCheckpoint, AuditEvent
 from app.services.audit_checkpoints import (
@@ -137,10 +137,10 @@ def verify(
         legacy_from = 1
         last_id = since.through_id if since is not None else None
         for row in iter_events(conn, after_id):
-            problem = _check(row, expected_id, expected_prev, key, keyed_seen)
-            if problem:
-                return Verification(False, checked, last_id, row["id"] if problem[0] else
-                                    expected_id, problem[1], legacy)  # fmt: skip
+            broken = _check(row, expected_id, expected_prev, key, keyed_seen)
+            if broken:
+                return Verification(False, checked, last_id, row["id"] if broken[0] else
+                                    expected_id, broken[1], legacy)  # fmt: skip
             if row.get("chain") is None:
                 legacy_from = row["id"] if not legacy else legacy_from
                 legacy += 1
@@ -159,7 +159,7 @@ def verify(
 
 
 def _check(
-    row: dict, expected_id: int, expected_prev: str, key: bytes, keyed_seen: bool
+    row: dict[str, Any], expected_id: int, expected_prev: str, key: bytes, keyed_seen: bool
 ) -> tuple[bool, str] | None:
     """(whether the row itself is the bad one, reason), or None when the link holds."""
     if row["id"] != expected_id:
@@ -239,12 +239,19 @@ def verify_and_checkpoint(
 # ---------------------------------------------------------------------------- background job
 
 
+def _engine() -> Engine:
+    from app.extensions import db
+
+    engine = db.engine
+    assert engine is not None, "Database.init_app() has not run"
+    return engine
+
+
 def last_full_verification() -> Verification | None:
     """The latest full verification's result, whichever host or worker ran it."""
-    from app.extensions import db
     from app.services import jobs
 
-    state = jobs.state(db.engine, VERIFY_JOB)
+    state = jobs.state(_engine(), VERIFY_JOB)
     if state is None or not state.result:
         return None
     return Verification(**state.result)
@@ -252,10 +259,9 @@ def last_full_verification() -> Verification | None:
 
 def full_verification_running() -> float | None:
     """Seconds since a full verification (anywhere in the deployment) started, or None."""
-    from app.extensions import db
     from app.services import jobs
 
-    state = jobs.state(db.engine, VERIFY_JOB)
+    state = jobs.state(_engine(), VERIFY_JOB)
     if state is None or not state.running() or state.started_at is None:
         return None
     return (datetime.now(UTC) - state.started_at).total_seconds()
@@ -264,7 +270,7 @@ def full_verification_running() -> float | None:
 class _Lease:
     """The job's lease, renewed by the walk's heartbeat at most every quarter lease."""
 
-    def __init__(self, engine: Any, owner: str) -> None:
+    def __init__(self, engine: Engine, owner: str) -> None:
         self.engine = engine
         self.owner = owner
         self.renewed = time.monotonic()
@@ -284,13 +290,12 @@ def start_full_verification(app: Any) -> bool:
     """Walk the whole chain in a background thread, unless a verification is running anywhere
     (one at a time across hosts and workers: a lease in ``background_jobs``, renewed while
     the walk goes on); the result is stored on the job's row for every host to show."""
-    from app.extensions import db
     from app.services import jobs
 
     owner = jobs.owner_id() + ":verify"
-    if not jobs.try_lease(db.engine, VERIFY_JOB, owner, VERIFY_LEASE_SECONDS):
+    if not jobs.try_lease(_engine(), VERIFY_JOB, owner, VERIFY_LEASE_SECONDS):
         return False
-    lease = _Lease(db.engine, owner)
+    lease = _Lease(_engine(), owner)
 
     def work() -> None:
         with app.app_context():
@@ -299,9 +304,9 @@ def start_full_verification(app: Any) -> bool:
                     app.extensions["audit"], full=True, heartbeat=lease.keep
                 )
             except Exception as exc:
-                jobs.release(db.engine, VERIFY_JOB, owner, error=type(exc).__name__)
+                jobs.release(_engine(), VERIFY_JOB, owner, error=type(exc).__name__)
                 raise
-            jobs.release(db.engine, VERIFY_JOB, owner, result=asdict(result))
+            jobs.release(_engine(), VERIFY_JOB, owner, result=asdict(result))
             log.info("audit full verification", extra={"summary": result.summary})
 
     threading.Thread(target=work, name="audit-verify", daemon=True).start()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import g
 
@@ -29,6 +29,8 @@ from app.services import entry_index
 
 #: How long the list of secret-provider connections is reused (it changes rarely).
 PROVIDERS_TTL = 60.0
+
+_R = TypeVar("_R")
 
 
 def _rid() -> str | None:
@@ -85,7 +87,7 @@ def existing_id(permissioned_user_id: str, domain: str) -> str | None:
     return str(entry.id) if entry.id else None
 
 
-def _written(call, *, removed: str | None = None):
+def _written(call: Callable[[], _R], *, removed: str | None = None) -> _R:
     """Run a write and put its answer into the index."""
     result = call()
     if isinstance(result, VaultEntry):

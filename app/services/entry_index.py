@@ -34,7 +34,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, cast, overload
 
 from flask import Flask, current_app
 from sqlalchemy import (
@@ -51,7 +51,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from app.background import in_background
 from app.cloudcruise import SECRET_FIELDS, CloudCruiseError, VaultEntry
@@ -75,7 +75,8 @@ BATCH = 1000
 #: who the audit log names for changes made elsewhere
 OUTSIDE = "outside the console"
 
-INDEX = IndexedEntry.__table__
+# the declarative ``__table__`` is typed as any FromClause; these models map Tables
+INDEX = cast(Table, IndexedEntry.__table__)
 
 #: Configuration fields (the API's names, the catalogue's order): a change by anyone but the
 #: console is drift.
@@ -272,7 +273,14 @@ def row_values(entry: VaultEntry, key: bytes) -> dict[str, Any]:
 
 
 def _key() -> bytes:
-    return current_app.config["AUDIT_HMAC_KEY"].encode()
+    key: str = current_app.config["AUDIT_HMAC_KEY"]
+    return key.encode()
+
+
+def _engine() -> Engine:
+    engine = db.engine
+    assert engine is not None, "Database.init_app() has not run"
+    return engine
 
 
 # ---------------------------------------------------------------------------- reads
@@ -320,7 +328,7 @@ def refresh(entry: VaultEntry) -> None:
     and is audited first; a row that is already current is not written. Raises
     :class:`MalformedEntry` for an entry the console cannot read."""
     values = row_values(entry, _key())
-    with db.engine.connect() as conn:
+    with _engine().connect() as conn:
         old = conn.execute(
             select(
                 *[INDEX.c[n] for n in ("id", *_DRIFT_COLUMNS, "digest", "config_digest")],
@@ -348,7 +356,7 @@ def refresh_in_background(entry: VaultEntry) -> None:
     if not, refreshes it in a background thread, so the request itself writes nothing.
     Raises :class:`MalformedEntry` now for an entry the console cannot read."""
     values = row_values(entry, _key())
-    with db.engine.connect() as conn:
+    with _engine().connect() as conn:
         digest = conn.execute(
             select(INDEX.c.digest).where(INDEX.c.id == values["id"], INDEX.c.deleted_at.is_(None))
         ).scalar()
@@ -360,7 +368,7 @@ def refresh_in_background(entry: VaultEntry) -> None:
 def _store(values: dict[str, Any], *, drifted: bool) -> None:
     """Write one row as of now (a sync whose fetch began earlier leaves it alone)."""
     now = datetime.now(UTC)
-    with db.engine.begin() as conn:
+    with _engine().begin() as conn:
         kept = conn.execute(
             select(INDEX.c.changed_outside_at).where(INDEX.c.id == values["id"])
         ).scalar()
@@ -379,7 +387,7 @@ def _store(values: dict[str, Any], *, drifted: bool) -> None:
 def begin_write(entry_id: str) -> None:
     """A console write to this entry is about to be sent: a fresh read elsewhere that sees
     its effect before the answer lands here must not take it for an outside change."""
-    with db.engine.begin() as conn:
+    with _engine().begin() as conn:
         conn.execute(
             update(INDEX).where(INDEX.c.id == entry_id).values(console_written_at=datetime.now(UTC))
         )
@@ -388,7 +396,7 @@ def begin_write(entry_id: str) -> None:
 def mark_deleted(entry_id: str) -> None:
     """This console deleted the entry: hide it now; the next sync removes the row."""
     now = datetime.now(UTC)
-    with db.engine.begin() as conn:
+    with _engine().begin() as conn:
         conn.execute(
             update(INDEX)
             .where(INDEX.c.id == entry_id)
@@ -507,7 +515,9 @@ def _row_dict(row: Any) -> dict[str, Any]:
     return dict(row._mapping)
 
 
-def _change_record(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None):
+def _change_record(
+    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
+) -> dict[str, Any]:
     """Audit ``changes`` of one entry changed outside: plain values old → new, secret
     fields (by fingerprint) as changed only."""
     before, after = before or {}, after or {}
@@ -660,12 +670,20 @@ def _begin_write(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+@overload
+def sync(*, wait: float = ..., unless_synced: Literal[False] = ...) -> SyncResult: ...
+
+
+@overload
+def sync(*, wait: float = ..., unless_synced: bool) -> SyncResult | None: ...
+
+
 def sync(*, wait: float = 0.0, unless_synced: bool = False) -> SyncResult | None:
     """Run one sync now. Raises :class:`SyncBusy` when another process holds the lease (after
     waiting up to ``wait`` seconds for it), :class:`CloudCruiseError` when the API fails, and
     :class:`app.services.audit.AuditUnavailable` when drift cannot be recorded; the index is
     left as it was in every failure."""
-    engine = db.engine
+    engine = _engine()
     owner = jobs.owner_id()
     if not jobs.wait_for_lease(engine, JOB, owner, LEASE_SECONDS, timeout=wait):
         raise SyncBusy("Another process is syncing the entries index right now.")
@@ -689,10 +707,10 @@ def _sync_holding_lease(owner: str) -> SyncResult:
     from app import upstream
 
     clock = time.perf_counter()
-    state = jobs.state(db.engine, JOB)
+    state = jobs.state(_engine(), JOB)
     result = SyncResult(first=state is None or state.succeeded_at is None)
     key = _key()
-    with db.engine.connect() as conn:
+    with _engine().connect() as conn:
         _drop_staging(conn)
         conn.commit()
         STAGING.create(conn)
@@ -758,7 +776,7 @@ class IndexStatus:
 
 
 def status() -> IndexStatus:
-    state = jobs.state(db.engine, JOB)
+    state = jobs.state(_engine(), JOB)
     if state is None:
         return IndexStatus(None, None, False)
     bad = state.result.get("malformed") or []
@@ -813,7 +831,7 @@ def start_background_sync(interval: float) -> bool:
     with _spawn_lock:
         if id(app) in _running_here:
             return False
-        state = jobs.state(db.engine, JOB)
+        state = jobs.state(_engine(), JOB)
         if state is not None and state.started_at is not None:
             since = (datetime.now(UTC) - state.started_at).total_seconds()
             if since < interval or state.running():

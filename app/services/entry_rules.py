@@ -219,7 +219,10 @@ def static_ip(value: Any) -> str:
         address = ipaddress.ip_address(text)
     except ValueError:
         raise RuleError("Enter the proxy's target IP address, e.g. 203.0.113.10.") from None
-    internal = ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("172.16.0.0/12")
+    internal: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (
+        ipaddress.ip_network("10.0.0.0/8"),
+        ipaddress.ip_network("172.16.0.0/12"),
+    )
     internal += ipaddress.ip_network("192.168.0.0/16"), ipaddress.ip_network("fc00::/7")
     if (
         address.is_loopback

@@ -3,14 +3,26 @@ conflict panel's rows. The save itself is :func:`app.services.entry_commands.sav
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
-from app.cloudcruise import VaultEntry
 from app.cloudcruise import fields as catalogue
 from app.cloudcruise.fields import Clear
 
 
-def _is_secret(name: str, changes: dict[str, Any], current: VaultEntry) -> bool:
+class Stored(Protocol):
+    """What a save compares with: a :class:`~app.cloudcruise.VaultEntry` read fresh, or an
+    :class:`~app.models.IndexedEntry` row (bulk edits plan from the index)."""
+
+    @property
+    def proxy_setting(self) -> str | None: ...
+
+    def has_secret(self, name: str) -> bool: ...
+
+    def to_mapping(self) -> Mapping[str, Any]: ...
+
+
+def _is_secret(name: str, changes: dict[str, Any], current: Stored) -> bool:
     """A field whose new value is a secret: compared as "given or not", never by value."""
     mode = changes.get("proxy_setting", current.proxy_setting)
     return catalogue.is_secret(name, {"proxy_setting": mode})
@@ -25,7 +37,7 @@ def same(stored: Any, wanted: Any) -> bool:
     return stored == wanted and type(stored) is type(wanted)
 
 
-def diff(current: VaultEntry, wanted: dict[str, Any]) -> dict[str, Any]:
+def diff(current: Stored, wanted: dict[str, Any]) -> dict[str, Any]:
     """The subset of ``wanted`` that differs from ``current`` (secrets: always if given)."""
     data = current.to_mapping()
     out: dict[str, Any] = {}
@@ -59,7 +71,7 @@ def removals(changes: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     return body, problems
 
 
-def conflict_rows(current: VaultEntry, wanted: dict[str, Any]) -> list[dict[str, Any]]:
+def conflict_rows(current: Stored, wanted: dict[str, Any]) -> list[dict[str, Any]]:
     """Stored now / yours per field the operator wants to set, as labels and formatted
     values. Secrets show as markers and stored browser state (live session tokens) as
     sizes: never their values."""

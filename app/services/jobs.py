@@ -16,15 +16,16 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import Table, insert, select, update
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from app.models import BackgroundJob
 
-_JOBS = BackgroundJob.__table__
+# the declarative ``__table__`` is typed as any FromClause; these models map Tables
+_JOBS = cast(Table, BackgroundJob.__table__)
 
 
 def owner_id() -> str:
@@ -128,7 +129,7 @@ def wait_for_lease(
         time.sleep(0.1)
 
 
-def renew(conn: Any, name: str, owner: str, seconds: float) -> bool:
+def renew(conn: Connection, name: str, owner: str, seconds: float) -> bool:
     """Extend a held lease inside the caller's transaction (also takes SQLite's write lock
     first thing); False when the lease was lost meanwhile."""
     until = datetime.now(UTC) + timedelta(seconds=seconds)

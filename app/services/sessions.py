@@ -18,9 +18,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from flask import current_app, g, request, session
-from sqlalchemy import delete, update
+from sqlalchemy import CursorResult, delete, update
 
 from app.extensions import db
 from app.models import Operator, OperatorSession, utcnow
@@ -59,7 +60,8 @@ def start(operator: Operator) -> OperatorSession:
 def current() -> OperatorSession | None:
     """This browser's session row (None when signed out, ended elsewhere, or unknown)."""
     if "operator_session" in g:
-        return g.operator_session
+        cached: OperatorSession | None = g.operator_session
+        return cached
     token = session.get(COOKIE_KEY)
     row = db.session.get(OperatorSession, _digest(token)) if isinstance(token, str) else None
     g.operator_session = row
@@ -104,8 +106,12 @@ def end_current() -> None:
 def end_all(operator_id: int) -> int:
     """End every session of an operator (disabled, new role or password); how many ended.
     The caller commits."""
-    result = db.session.execute(
-        delete(OperatorSession).where(OperatorSession.operator_id == operator_id)
+    # a DELETE's result is a CursorResult; Session.execute() is typed as returning Result
+    result = cast(
+        "CursorResult[Any]",
+        db.session.execute(
+            delete(OperatorSession).where(OperatorSession.operator_id == operator_id)
+        ),
     )
     return result.rowcount or 0
 

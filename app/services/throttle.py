@@ -20,15 +20,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import case, delete, insert, literal, update
+from sqlalchemy import Table, case, delete, insert, literal, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import ThrottleCounter, utcnow
 
 IP_FACTOR = 4
-_T = ThrottleCounter.__table__
+# the declarative ``__table__`` is typed as any FromClause; these models map Tables
+_T = cast(Table, ThrottleCounter.__table__)
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,8 @@ def _count(key: str, window: int) -> tuple[int, datetime]:
         row = session.execute(bump).first()
         if row is not None:
             session.commit()
-            return int(row.count), row.window_start
+            # ``row.count`` would be typed as Sequence.count (SQLAlchemy resolves it at run time)
+            return int(row._mapping["count"]), row.window_start
         try:
             with session.begin_nested():
                 session.execute(delete(_T).where(_T.c.window_start < since))
@@ -102,7 +105,9 @@ def attempt(
 
 def succeeded(username: str, ip: str) -> None:
     """The password was right: the account starts afresh; the address gets its slot back."""
-    with db.engine.begin() as conn:
+    engine = db.engine
+    assert engine is not None, "Database.init_app() has not run"
+    with engine.begin() as conn:
         conn.execute(delete(_T).where(_T.c.key == _pair(username, ip)))
         conn.execute(
             update(_T)

@@ -42,7 +42,7 @@ class QuietRequestHandler(WSGIRequestHandler):
         length = environ.get("CONTENT_LENGTH") or "0"
         chunked = "wsgi.input_terminated" in environ
         if not chunked and length.isdigit() and int(length) <= MAX_DRAIN:
-            self._drain = LimitedStream(self.rfile, int(length))
+            self._drain = LimitedStream(self.rfile, int(length))  # type: ignore[arg-type]
             environ["wsgi.input"] = self._drain
         if self._drain is None:
             self.close_connection = True
@@ -140,8 +140,9 @@ class RunningServer:
         self.store = store
         self.faults = faults
         self.seeded = seeded
-        host, port = server.server_address[:2]
-        host = f"[{host}]" if ":" in str(host) else host
+        address, port = server.server_address[:2]
+        host = str(address)
+        host = f"[{host}]" if ":" in host else host
         self.host, self.port = str(host), int(port)
         self.root_url = f"http://{host}:{port}"
         self.base_url = self.root_url + self.URL_PREFIX
@@ -167,7 +168,7 @@ class RunningServer:
         self.store.close()
 
     def _poke(self) -> None:
-        host = self._server.server_address[0]
+        host = str(self._server.server_address[0])
         if host in ("0.0.0.0", "::", ""):  # noqa: S104 - only to pick a reachable address
             host = "127.0.0.1" if host != "::" else "::1"
         with contextlib.suppress(OSError):

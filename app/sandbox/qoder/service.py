@@ -142,8 +142,9 @@ class QoderService:
         name, metadata, creds = vault_from_body(body)
         with self.store.write() as db:
             us = db.tick()
+            vault_id = make_id(VAULT_PREFIX, us)
             vault = {
-                "id": make_id(VAULT_PREFIX, us),
+                "id": vault_id,
                 "display_name": name,
                 "metadata": metadata,
                 "created_us": us,
@@ -151,8 +152,8 @@ class QoderService:
                 "archived_us": None,
             }
             db.insert_vault(vault)
-            rows = [self._insert_credential(db, vault["id"], cred) for cred in creds]
-            stored = db.vault(vault["id"])
+            rows = [self._insert_credential(db, vault_id, cred) for cred in creds]
+            stored = db.vault(vault_id)
         assert stored is not None
         out = render_vault(stored, self.shape)
         out["credentials"] = [render_credential(r, self.shape) for r in rows]
