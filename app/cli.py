@@ -169,15 +169,15 @@ def prune_command(before: str, archive: str | None, force: bool) -> None:
 )
 def entries_sync(wait: float) -> None:
     """Sync the entries index with CloudCruise now and print what changed."""
-    from app.cloudcruise import CloudCruiseError
     from app.services import entry_index
     from app.services.audit import AuditUnavailable
+    from app.upstream_errors import UpstreamError
 
     try:
         result = entry_index.sync(wait=wait)
     except entry_index.SyncBusy as exc:
         _fail(str(exc))
-    except CloudCruiseError as exc:
+    except UpstreamError as exc:
         _fail(f"CloudCruise: {exc.message} The index was left as it was.")
     except AuditUnavailable as exc:
         _fail(str(exc))

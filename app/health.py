@@ -18,9 +18,9 @@ from sqlalchemy import Table, insert, text
 from sqlalchemy.engine import Engine
 
 from app import upstream
-from app.cloudcruise import CloudCruiseError
 from app.extensions import db
 from app.models import ThrottleCounter, utcnow
+from app.upstream_errors import UpstreamError
 
 bp = Blueprint("health", __name__)
 
@@ -91,7 +91,7 @@ def _upstream_check() -> str:
     try:
         upstream.client().list_secret_providers()
         return "ok"
-    except CloudCruiseError as exc:
+    except UpstreamError as exc:
         return f"error: {exc.outcome}"
 
 

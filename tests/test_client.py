@@ -15,15 +15,14 @@ import pytest
 from cloudcruise import CloudCruise, CloudCruiseParams
 from cloudcruise.vault.types import GetVaultEntriesFilters
 
-from app.cloudcruise import (
+from app.cloudcruise import CloudCruiseClient, crypto
+from app.upstream_errors import (
     AuthError,
-    CloudCruiseClient,
     ConflictError,
     NotFoundError,
     RateLimitedError,
     UnavailableError,
     ValidationError,
-    crypto,
 )
 from tests.conftest import unique
 

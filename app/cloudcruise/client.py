@@ -26,12 +26,12 @@ from urllib.parse import quote
 from app.cloudcruise import crypto
 from app.cloudcruise import errors as cc_errors
 from app.cloudcruise.entry import TfaCode, VaultEntry
-from app.cloudcruise.errors import CloudCruiseError
 from app.httpclient import USER_AGENT, Answer, ApiClient, ErrorDetail, JsonHttp, retry_after
 from app.upstream_errors import (
     NotFoundError,
     RateLimitedError,
     UnavailableError,
+    UpstreamError,
 )
 
 log = logging.getLogger("app.cloudcruise")
@@ -235,4 +235,4 @@ class CloudCruiseClient(ApiClient):
         return crypto.decrypt_value(ciphertext, self._encryption_key)
 
 
-__all__ = ["CloudCruiseClient", "CloudCruiseError", "RateLimitedError", "UnavailableError"]
+__all__ = ["CloudCruiseClient", "UpstreamError", "RateLimitedError", "UnavailableError"]

@@ -1,6 +1,6 @@
 """CloudCruise's side of the upstream errors: its NestJS-style error bodies and the request
-fields a validation message may name. The classes themselves are the neutral family of
-:mod:`app.upstream_errors`; the old names stay importable from here.
+fields a validation message may name. The error classes are the neutral family of
+:mod:`app.upstream_errors`.
 
 Every message is safe to show to an operator and to log: bodies are parsed for
 ``message``/``error``/``code`` only and nothing from the request payload is echoed.
@@ -12,20 +12,7 @@ import re
 from typing import Any
 
 from app.cloudcruise.fields import FIELDS
-from app.upstream_errors import (
-    AuthError,
-    ConflictError,
-    ErrorDetail,
-    NotAvailableError,
-    NotFoundError,
-    RateLimitedError,
-    UnavailableError,
-    UpstreamError,
-    ValidationError,
-)
-
-#: The old name of :class:`~app.upstream_errors.UpstreamError` (the same class).
-CloudCruiseError = UpstreamError
+from app.upstream_errors import ErrorDetail
 
 SERVICE = "CloudCruise"
 
@@ -65,36 +52,4 @@ def error_detail(body: Any) -> ErrorDetail:
     )
 
 
-def error_from_response(status: int, body: Any, retry_after: float | None) -> UpstreamError:
-    """Map a non-2xx CloudCruise response to the right typed error (kept for old callers;
-    the client goes through :meth:`app.httpclient.ApiClient.call`)."""
-    from app.cloudcruise.client import CloudCruiseClient
-    from app.httpclient import upstream_error
-
-    detail = error_detail(body)
-    if retry_after is None:
-        retry_after = detail.extra.get("retry_after")
-    return upstream_error(
-        SERVICE,
-        status,
-        detail,
-        retry_after=retry_after,
-        message=CloudCruiseClient.describe_error(status, detail),
-        field_of=field_of,
-    )
-
-
-__all__ = [
-    "KNOWN_FIELDS",
-    "AuthError",
-    "CloudCruiseError",
-    "ConflictError",
-    "NotAvailableError",
-    "NotFoundError",
-    "RateLimitedError",
-    "UnavailableError",
-    "UpstreamError",
-    "ValidationError",
-    "error_from_response",
-    "field_of",
-]
+__all__ = ["KNOWN_FIELDS", "SERVICE", "error_detail", "field_of"]

@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import flash, request, url_for
 
 from app.auth.session import role_required
-from app.cloudcruise import NotFoundError
 from app.entries import bp
 from app.entries.lookup import fresh_or_404, indexed_or_404
 from app.entries.presenters import EntryView
 from app.models import Role
 from app.services import audit, entry_commands
 from app.services.outcomes import Failed, Refused
+from app.upstream_errors import NotFoundError
 from app.web import hx_redirect, is_htmx, render, toast
 
 

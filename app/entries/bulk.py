@@ -17,7 +17,6 @@ from flask import abort, copy_current_request_context, g, request
 from sqlalchemy import select
 
 from app.auth.session import role_required
-from app.cloudcruise import CloudCruiseError, NotFoundError
 from app.cloudcruise import fields as catalogue
 from app.entries import bp
 from app.entries.bulk_forms import FORMS, KINDS, SHOWN, BulkForm
@@ -29,6 +28,7 @@ from app.services import audit, entry_index
 from app.services.audit import AuditUnavailable
 from app.services.entry_commands import Conflict, Failed, Refused, save
 from app.services.entry_updates import diff, removals
+from app.upstream_errors import NotFoundError, UpstreamError
 from app.web import render
 
 MAX_BULK = 2000
@@ -118,7 +118,7 @@ def bulk_choose():
     kind = _kind()
     try:
         rows, problem = _selection(request.form)
-    except CloudCruiseError as exc:
+    except UpstreamError as exc:
         return _render("choose", kind, FORMS[kind](formdata=None), 503, rows=[], banner=exc.message)
     if problem or not rows:
         return _render(
@@ -135,7 +135,7 @@ def _prepared() -> tuple[str, BulkForm, list[IndexedEntry], Any]:
     form = FORMS[kind]()
     try:
         rows, problem = _selection(request.form)
-    except CloudCruiseError as exc:
+    except UpstreamError as exc:
         return kind, form, [], _render("choose", kind, form, 503, rows=[], banner=exc.message)
     if problem or not rows:
         error = _render("choose", kind, form, 422, rows=[], banner=problem or NO_SELECTION)

@@ -7,7 +7,6 @@ from flask_login import login_required
 from markupsafe import escape
 
 from app.auth.session import role_required
-from app.cloudcruise import ConflictError
 from app.cloudcruise.intervals import IntervalError, humanize_interval, parse_interval
 from app.entries import bp
 from app.entries.feedback import failure_banner
@@ -16,6 +15,7 @@ from app.entries.provider_choices import load_provider_choices
 from app.models import Role
 from app.services import audit, entries, entry_commands
 from app.services.entry_commands import Failed, refuse
+from app.upstream_errors import ConflictError
 from app.web import hx_redirect, render
 
 DUPLICATE = "An entry for this permissioned user id and domain already exists."

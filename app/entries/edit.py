@@ -16,7 +16,6 @@ from flask import abort, flash, redirect, request, url_for
 from flask_login import login_required
 
 from app.auth.session import role_required
-from app.cloudcruise import NotFoundError
 from app.cloudcruise import fields as catalogue
 from app.cloudcruise.totp import current_code
 from app.entries import bp
@@ -28,6 +27,7 @@ from app.entries.provider_choices import load_provider_choices
 from app.models import Role
 from app.services import audit, entries, entry_rules
 from app.services.entry_commands import Conflict, Failed, Refused, refuse, save
+from app.upstream_errors import NotFoundError
 from app.web import add_trigger, is_htmx, render, toast
 
 

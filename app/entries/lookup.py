@@ -7,9 +7,10 @@ from typing import Any
 
 from flask import abort
 
-from app.cloudcruise import NotFoundError, VaultEntry
+from app.cloudcruise import VaultEntry
 from app.models import IndexedEntry
 from app.services import entries
+from app.upstream_errors import NotFoundError
 
 
 def _or_404(find: Callable[[str], Any], entry_id: str) -> Any:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.cloudcruise import CloudCruiseError
 from app.entries.forms import fill_provider_choices
 from app.services import entries
+from app.upstream_errors import UpstreamError
 
 
 def load_provider_choices(form: Any) -> str | None:
@@ -17,7 +17,7 @@ def load_provider_choices(form: Any) -> str | None:
         providers = entries.secret_providers()
         chosen = form.secret_provider_id.data or ""
         items = entries.provider_items(chosen) if chosen else []
-    except CloudCruiseError as exc:
+    except UpstreamError as exc:
         fill_provider_choices(form, [], [])
         return f"The 1Password connections could not be loaded: {exc.message}"
     fill_provider_choices(form, providers, items)

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from flask import abort, flash, redirect, request, url_for
 from flask_login import login_required
 
-from app.cloudcruise import CloudCruiseError, NotFoundError
 from app.entries import bp
 from app.entries.listing import (
     CHECK_CHOICES,
@@ -25,6 +24,7 @@ from app.entries.listing import (
 from app.entries.presenters import EntryView
 from app.errors import error_response
 from app.services import entries, entry_index
+from app.upstream_errors import NotFoundError, UpstreamError
 from app.web import is_htmx, render, toast
 
 LIST_CHOICES = {
@@ -41,7 +41,7 @@ def _list_page(query: ListQuery, *, status_code: int = 200, sync_error: str | No
     error = sync_error
     try:
         index = entry_index.ensure_fresh()
-    except CloudCruiseError as exc:
+    except UpstreamError as exc:
         index, error = entry_index.status(), exc.message
     result = run_query(query) if index.ready else None
     return render(
@@ -76,7 +76,7 @@ def sync_now():
         done = entry_index.sync(wait=30)
     except entry_index.SyncBusy:
         error = "Another sync is still running; the list shows the index as it is."
-    except CloudCruiseError as exc:
+    except UpstreamError as exc:
         error = exc.message
     if not is_htmx():
         flash(done.line() if done else f"The sync failed: {error}", "success" if done else "error")
@@ -92,6 +92,6 @@ def detail(entry_id: str):
         entry = entries.read(entry_id)
     except NotFoundError:
         abort(404)
-    except CloudCruiseError as exc:
+    except UpstreamError as exc:
         return error_response(503, exc.message, "Could not load the entry")
     return render("entries/detail.html", view=EntryView(entry))

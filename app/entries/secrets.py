@@ -13,13 +13,14 @@ from typing import Any
 from flask import abort, current_app, request
 
 from app.auth.session import reauthenticate, role_required, sudo_active
-from app.cloudcruise import SECRET_FIELDS, ConflictError, NotFoundError
+from app.cloudcruise import SECRET_FIELDS
 from app.entries import bp
 from app.entries.lookup import fresh_or_404, indexed_or_404
 from app.entries.presenters import EntryView
 from app.models import Role
 from app.services import audit, entry_commands
 from app.services.outcomes import Failed
+from app.upstream_errors import ConflictError, NotFoundError
 from app.web import render, toast
 
 REMASK_SECONDS = 30

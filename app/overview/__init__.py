@@ -15,11 +15,11 @@ from flask_login import login_required
 from sqlalchemy import func, select
 
 from app.audit.query import ACTIONS
-from app.cloudcruise import CloudCruiseError
 from app.entries.listing import ListQuery, conditions
 from app.extensions import db
 from app.models import AuditEvent, IndexedEntry
 from app.services import entry_index
+from app.upstream_errors import UpstreamError
 from app.web import render
 
 bp = Blueprint("overview", __name__)
@@ -86,7 +86,7 @@ def index():
     error = None
     try:
         index_status = entry_index.ensure_fresh()
-    except CloudCruiseError as exc:
+    except UpstreamError as exc:
         index_status, error = entry_index.status(), exc.message
     now = datetime.now(UTC)
     return render(

@@ -17,15 +17,10 @@ from typing import Any, TypeVar
 from flask import g
 
 from app import upstream
-from app.cloudcruise import (
-    CloudCruiseError,
-    NotFoundError,
-    TfaCode,
-    UnavailableError,
-    VaultEntry,
-)
+from app.cloudcruise import TfaCode, VaultEntry
 from app.models import IndexedEntry
 from app.services import entry_index
+from app.upstream_errors import NotFoundError, UnavailableError, UpstreamError
 
 #: How long the list of secret-provider connections is reused (it changes rarely).
 PROVIDERS_TTL = 60.0
@@ -82,7 +77,7 @@ def existing_id(permissioned_user_id: str, domain: str) -> str | None:
         entry = _written(
             lambda: upstream.client().get_entry(permissioned_user_id, domain, request_id=_rid())
         )
-    except CloudCruiseError:
+    except UpstreamError:
         return None
     return str(entry.id) if entry.id else None
 
@@ -130,7 +125,7 @@ def clear_browser_state(entry: VaultEntry) -> VaultEntry | None:
     upstream.client().clear_browser_state(pid, domain, request_id=_rid())
     try:
         return _written(lambda: upstream.client().get_entry(pid, domain, request_id=_rid()))
-    except CloudCruiseError:
+    except UpstreamError:
         return None
 
 

@@ -19,13 +19,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from app.cloudcruise import NotFoundError, TfaCode, VaultEntry
+from app.cloudcruise import TfaCode, VaultEntry
 from app.cloudcruise import fields as catalogue
 from app.cloudcruise.crypto import DecryptionError
 from app.services import audit, entries
 from app.services.audit import Actor
 from app.services.entry_updates import conflict_rows, diff, removals
 from app.services.outcomes import Conflict, Failed, Refused, Saved, audited
+from app.upstream_errors import NotFoundError
 
 #: stored browser state that "clear browser state" empties
 BROWSER_STATE = ("cookies", "local_storage", "session_storage")

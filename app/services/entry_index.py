@@ -54,12 +54,13 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 
 from app.background import in_background
-from app.cloudcruise import SECRET_FIELDS, CloudCruiseError, VaultEntry
+from app.cloudcruise import SECRET_FIELDS, VaultEntry
 from app.cloudcruise import fields as catalogue
 from app.extensions import db
 from app.models import IndexedEntry
 from app.services import jobs
 from app.timeutil import parse_time
+from app.upstream_errors import UpstreamError
 
 log = logging.getLogger("app.entry_index")
 
@@ -680,7 +681,7 @@ def sync(*, wait: float = ..., unless_synced: bool) -> SyncResult | None: ...
 
 def sync(*, wait: float = 0.0, unless_synced: bool = False) -> SyncResult | None:
     """Run one sync now. Raises :class:`SyncBusy` when another process holds the lease (after
-    waiting up to ``wait`` seconds for it), :class:`CloudCruiseError` when the API fails, and
+    waiting up to ``wait`` seconds for it), :class:`UpstreamError` when the API fails, and
     :class:`app.services.audit.AuditUnavailable` when drift cannot be recorded; the index is
     left as it was in every failure."""
     engine = _engine()
@@ -799,7 +800,7 @@ def _background(app: Flask) -> None:
             sync()
         except SyncBusy:
             pass
-        except CloudCruiseError as exc:
+        except UpstreamError as exc:
             log.warning("background sync failed", extra={"outcome": exc.outcome})
         except Exception:
             log.exception("background sync failed")
@@ -812,7 +813,7 @@ def ensure_fresh() -> IndexStatus:
     """Answer from the index; start a background sync when it is older than the interval.
 
     Only a never-synced index is synced inline (the caller waits; a failure raises
-    :class:`CloudCruiseError` for the page to show)."""
+    :class:`UpstreamError` for the page to show)."""
     current = status()
     interval = current_app.config["SYNC_SECONDS"]
     if not current.ready:

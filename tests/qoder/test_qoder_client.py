@@ -7,8 +7,8 @@ import re
 import pytest
 from qoder_helpers import CRED_ID_RE, TIME_RE, VAULT_ID_RE, flat_body
 
-from app.cloudcruise.errors import AuthError, ConflictError, NotFoundError, ValidationError
 from app.qoder import Credential, QoderClient, Vault
+from app.upstream_errors import AuthError, ConflictError, NotFoundError, ValidationError
 
 SEEDED_ACTIVE = [  # newest first
     "Staging Playground",

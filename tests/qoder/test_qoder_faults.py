@@ -7,16 +7,16 @@ import time
 import pytest
 import requests
 
-from app.cloudcruise.errors import (
+from app.qoder import NotAvailableError, QoderClient
+from app.upstream_errors import (
     AuthError,
-    CloudCruiseError,
     ConflictError,
     NotFoundError,
     RateLimitedError,
     UnavailableError,
+    UpstreamError,
     ValidationError,
 )
-from app.qoder import NotAvailableError, QoderClient
 
 VAULTS = "/api/v1/cloud/vaults"
 
@@ -129,7 +129,7 @@ def test_501_is_a_clear_not_available_error(qoder, qbox):
     with pytest.raises(NotAvailableError) as info:
         qoder.list_vaults()
     err = info.value
-    assert isinstance(err, CloudCruiseError) and not isinstance(err, UnavailableError)
+    assert isinstance(err, UpstreamError) and not isinstance(err, UnavailableError)
     assert err.status == 501 and err.feature == "vault_update"
     assert (
         err.message == "This Qoder feature is not available (vault_update); available from 2026-12."
@@ -138,9 +138,9 @@ def test_501_is_a_clear_not_available_error(qoder, qbox):
 
 def test_other_4xx_is_the_base_error(qoder, qbox):
     qbox.faults.add("status", status=418, body=envelope("teapot", "I am a teapot."))
-    with pytest.raises(CloudCruiseError) as info:
+    with pytest.raises(UpstreamError) as info:
         qoder.list_vaults()
-    assert type(info.value) is CloudCruiseError and info.value.message == "I am a teapot."
+    assert type(info.value) is UpstreamError and info.value.message == "I am a teapot."
 
 
 def test_non_json_error_body_is_still_mapped_by_status(qoder, qbox):

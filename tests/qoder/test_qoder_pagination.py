@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from qoder_helpers import flat_body
 
-from app.cloudcruise.errors import ValidationError
+from app.upstream_errors import ValidationError
 
 
 def _walk_forward(client, vault_id, **kw):

@@ -12,7 +12,8 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from r4_helpers import FINANCE, PRODUCTION, STAGING, VAULT_NAMES
 
-from app.cloudcruise.errors import (
+from app.r4 import FieldInfo, ItemDetail, ItemList, ItemSummary, R4Client, SignerKey, Vault
+from app.upstream_errors import (
     AuthError,
     ConflictError,
     NotFoundError,
@@ -20,7 +21,6 @@ from app.cloudcruise.errors import (
     UnavailableError,
     ValidationError,
 )
-from app.r4 import FieldInfo, ItemDetail, ItemList, ItemSummary, R4Client, SignerKey, Vault
 
 ITEM_TYPES = {"LOGIN", "API_KEY", "DATABASE", "SSH_KEY", "SERVER", "SECURE_NOTE",
               "CREDIT_CARD", "CUSTOM"}  # fmt: skip
