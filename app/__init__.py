@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         )
     except ConfigError as exc:
         # A clear one-line message instead of a traceback, for `make run` and gunicorn alike.
-        print(f"Vault Console configuration error: {exc}", file=sys.stderr)
+        _tell(f"Vault Console configuration error: {exc}")
         # 3 is gunicorn's "worker failed to boot": the arbiter stops instead of restarting
         # the worker forever. Elsewhere (flask CLI) 2, the usual "bad usage" code.
         raise SystemExit(3 if "gunicorn" in sys.modules else 2) from None
@@ -65,7 +66,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     try:
         db.init_app(app)
     except SchemaBehind as exc:
-        print(f"Vault Console cannot start: {exc}", file=sys.stderr)
+        _tell(f"Vault Console cannot start: {exc}")
         raise SystemExit(3 if "gunicorn" in sys.modules else 2) from None
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -104,3 +105,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     cli.init_app(app)
     return app
+
+
+def _tell(line: str) -> None:
+    """One line on stderr in one write: workers failing at the same moment share the log
+    file, and ``print`` writes the text and its newline separately."""
+    try:
+        sys.stderr.flush()
+        os.write(sys.stderr.fileno(), f"{line}\n".encode())
+    except (OSError, ValueError):  # a stream without a file (captured in tests)
+        sys.stderr.write(f"{line}\n")
