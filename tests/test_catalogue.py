@@ -125,3 +125,35 @@ def test_conflict_panel_and_toasts_speak_in_labels_and_formatted_values(editor, 
     assert re.search(r"<td>Expire after last use</td>\s*<td>1 h 30 min</td>\s*<td>2 d</td>",
                      conflict), conflict[conflict.find("conflict-table"):][:800]  # fmt: skip
     assert "expiry_time_from_last_use</td>" not in conflict
+
+
+def test_every_plain_field_of_a_section_can_be_edited_there(editor, sandbox):
+    """A section's editor offers every writable plain field of that section: the ones it
+    builds by hand and, for the rest, inputs generated from the catalogue."""
+    entry = make_entry(sandbox)
+    for section in SECTIONS:
+        html = hx(editor, "GET", f"/entries/{entry.id}/sections/{section}/edit").get_data(True)
+        for spec in catalogue.generated(section, ()):
+            assert f'name="{spec.name}"' in html, (section, spec.name)
+
+
+def test_a_generated_input_checks_sends_and_clears_its_field(editor, sandbox, recorder):
+    """The legacy target IP has no hand-built input: the Proxy editor's generated one."""
+    entry = make_entry(sandbox, proxy_setting="random")
+    token = csrf(editor)
+    data = section_form(editor, entry.id, "proxy")
+    refused = save_section(editor, entry.id, "proxy", dict(data, ip_address="1.2.3"), token)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and recorder.writes("PUT") == []
+    assert re.search(r'id="ip_address-error">Enter an IP address', html)
+    assert 'value="1.2.3"' in html  # what was typed stays
+    saved = save_section(editor, entry.id, "proxy", dict(data, ip_address="198.51.100.9"), token)
+    assert "Saved proxy: Legacy target IP." in saved.headers["HX-Trigger"]
+    assert recorder.writes("PUT")[-1]["json"]["ip_address"] == "198.51.100.9"
+    assert "deprecated</span>" in saved.get_data(as_text=True)  # shown now that it is set
+    data = section_form(editor, entry.id, "proxy")
+    assert (
+        save_section(editor, entry.id, "proxy", dict(data, ip_address=""), token).status_code == 200
+    )
+    assert recorder.writes("PUT")[-1]["json"]["ip_address"] == ""
+    assert not fetch(sandbox, entry.permissioned_user_id, entry.domain).ip_address

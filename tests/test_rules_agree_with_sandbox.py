@@ -245,3 +245,20 @@ def test_identifier_and_numbers(puid, concurrency, ttl):
     seconds = console(rules.ttl_seconds, ttl)
     if seconds not in (REFUSED, None):
         assert sandbox_problems(secret_cache_ttl_seconds=seconds) == [], (ttl, seconds)
+
+
+@SETTINGS
+@given(
+    value=st.one_of(
+        st.ip_addresses().map(str),
+        st.text(alphabet="0123456789.:abcdef ", max_size=45),
+        st.text(max_size=20),
+    )
+)
+@example(value=" 198.51.100.7 ")
+@example(value="1.2.3")
+def test_legacy_target_ip(value):
+    sent = console(rules.legacy_ip, value)
+    if sent is not REFUSED:
+        # empty clears it: the console then sends "" (the catalogue's way to clear this field)
+        assert sandbox_problems(ip_address="" if sent is None else sent) == [], (value, sent)

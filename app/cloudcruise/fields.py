@@ -77,6 +77,11 @@ class Field:
     short: str = ""
     #: unit appended to a number ("300 s")
     unit: str = ""
+    #: the entry rule (``app.services.entry_rules``) that checks and cleans a typed value;
+    #: "" uses the kind's default rule
+    rule: str = ""
+    #: deprecated by the API: shown (badged) only when set
+    deprecated: bool = False
 
     def choice(self, value: Any) -> Choice | None:
         key = "none" if value in (None, "") else value
@@ -190,8 +195,10 @@ CATALOGUE: Final[tuple[Field, ...]] = (
     _f("proxy_value", "Proxy value", "proxy", T, config=True, clear=Clear.OMIT,
        short="Proxy URL"),
     _f("proxy_string", "Assigned proxy", "proxy", T, writable=False),
-    _f("ip_address", "Legacy target IP", "proxy", T, clear=Clear.EMPTY,
-       help="Deprecated by CloudCruise: the target IP of the old proxy object."),
+    _f("ip_address", "Legacy target IP", "proxy", T, clear=Clear.EMPTY, rule="legacy_ip",
+       deprecated=True,
+       help="Deprecated by CloudCruise: the target IP of the old proxy object. Leave empty "
+       "to clear it."),
     _f("location", "Proxy location", "proxy", T, writable=False),
     _f("proxy", "Legacy proxy object", "proxy", J, writable=False),
     # secret provider
@@ -240,6 +247,27 @@ SECTIONS: Final[Mapping[str, Section]] = {
 
 def field(name: str) -> Field:
     return FIELDS[name]
+
+
+#: Kinds a section editor can offer with a generated input.
+GENERATED_KINDS: Final = frozenset({Kind.TEXT, Kind.BOOL, Kind.CHOICE, Kind.INTERVAL, Kind.INTEGER})
+
+
+def generated(section: str, explicit: Iterable[str]) -> tuple[Field, ...]:
+    """The fields of ``section`` its editor and its card handle generically: writable,
+    plain (not secret, not browser state) and not among the ``explicit`` ones its form
+    declares by hand. A new such field needs only its catalogue line."""
+    claimed = set(explicit)
+    return tuple(
+        f
+        for f in CATALOGUE
+        if f.section == section
+        and f.writable
+        and not f.secret
+        and not f.blob
+        and f.kind in GENERATED_KINDS
+        and f.name not in claimed
+    )
 
 
 def section(key: str) -> Section:

@@ -99,7 +99,7 @@ def save_section(entry_id: str, section: str):
     outcome = save(
         actor,
         entry_id,
-        form.wanted(),
+        form.changes(),
         seen_updated_at=form.updated_at.data or None,
         action=action,
         current=entry,

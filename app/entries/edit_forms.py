@@ -12,6 +12,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     HiddenField,
     PasswordField,
     RadioField,
@@ -63,13 +64,29 @@ class SectionForm(FlaskForm):
     FIELDS: tuple[str, ...] = ()
     #: secret inputs that are never sent back to the browser after an error
     SECRETS: tuple[str, ...] = ()
+    #: the section's other catalogue fields, with generated inputs (see :func:`_generate`)
+    GENERATED: tuple[str, ...] = ()
 
     def bind_entry(self, entry: VaultEntry) -> None:
         """Context for cross-field checks (what is already stored)."""
         self.entry = entry
 
     def wanted(self) -> dict[str, Any]:
+        """The values of the fields this section's form declares by hand."""
         raise NotImplementedError
+
+    def changes(self) -> dict[str, Any]:
+        """Everything the section sets: :meth:`wanted` plus the generated inputs."""
+        out = self.wanted()
+        for name in self.GENERATED:
+            field = getattr(self, name)
+            if isinstance(field, BooleanField):
+                out[name] = bool(field.data)
+            elif isinstance(field, SelectField):
+                out[name] = None if field.data in ("", "none", None) else field.data
+            else:
+                out[name] = _clean(field)
+        return out
 
     def cross_check(self, values: dict[str, Any]) -> dict[str, str]:
         existing = {
@@ -354,6 +371,41 @@ SECTIONS: dict[str, type[SectionForm]] = {
     "proxy": ProxyForm,
     "provider": ProviderForm,
 }
+
+
+def _rule(spec: catalogue.Field) -> Callable[[Any], Any]:
+    if spec.rule:
+        rule: Callable[[Any], Any] = getattr(rules, spec.rule)
+        return rule
+    if spec.kind is catalogue.Kind.INTERVAL:
+        return rules.interval
+    if spec.kind is catalogue.Kind.INTEGER:
+        return lambda value: rules.whole_number(value, spec.label)
+    return lambda value: rules.plain_text(value, f"The {catalogue.inline(spec.name)}", 255)
+
+
+def _input(spec: catalogue.Field) -> Any:
+    """A WTForms input for a catalogue field, by its kind."""
+    if spec.kind is catalogue.Kind.BOOL:
+        return BooleanField(spec.label)
+    if spec.kind is catalogue.Kind.CHOICE:
+        pairs = choices(catalogue.choice_pairs(spec.name))
+        return SelectField(spec.label, choices=pairs, validate_choice=False)
+    return StringField(spec.label, validators=[Rule(_rule(spec))])
+
+
+def _generate() -> None:
+    """Give each section's form an input for every catalogue field of that section it does
+    not declare by hand: a new plain field needs only its catalogue line."""
+    for key, cls in SECTIONS.items():
+        extra = catalogue.generated(key, cls.FIELDS)
+        for spec in extra:
+            setattr(cls, spec.name, _input(spec))
+        cls.GENERATED = tuple(spec.name for spec in extra)
+        cls.FIELDS = (*cls.FIELDS, *cls.GENERATED)
+
+
+_generate()
 
 
 def form_for(section: str, entry: VaultEntry, formdata: Any = None) -> SectionForm:

@@ -98,6 +98,14 @@ class EntryView:
         nested = legacy.get("target_ip") if isinstance(legacy, dict) else None
         return self.entry.ip_address or nested
 
+    def generated_fields(self, section: str) -> tuple[catalogue.Field, ...]:
+        """The section's catalogue fields shown by generated rows (the ones its editor has
+        generated inputs for)."""
+        from app.entries.edit_forms import SECTIONS
+
+        form = SECTIONS.get(section)
+        return tuple(catalogue.FIELDS[n] for n in form.GENERATED) if form else ()
+
     def has_secret(self, field: str) -> bool:
         return self.entry.has_secret(field)
 

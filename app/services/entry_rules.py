@@ -213,6 +213,26 @@ def _is_ip(host: str) -> bool:
     return True
 
 
+def legacy_ip(value: Any) -> str | None:
+    """The deprecated legacy target IP (``ip_address``): an IP address; empty clears it."""
+    text = _text(value, what="The legacy target IP").strip()
+    if not text:
+        return None
+    if not _is_ip(text):
+        raise RuleError("Enter an IP address, e.g. 203.0.113.10, or leave it empty.")
+    return text
+
+
+def whole_number(value: Any, what: str = "This value") -> int | None:
+    """A whole number of zero or more; empty is none."""
+    text = _text(value, what=what).strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise RuleError(f"{what} must be a whole number.")
+    return int(text)
+
+
 def static_ip(value: Any) -> str:
     text = (value or "").strip()
     try:
