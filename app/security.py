@@ -1,7 +1,8 @@
 """HTTP security headers, request ids and proxy awareness.
 
 The Content-Security-Policy forbids inline script and style and ``eval``: every script is a
-file under ``/static`` and htmx is configured through a ``<meta>`` tag (../shared/DESIGN.md).
+file under ``/static`` and htmx is configured through a ``<meta>`` tag
+(docs/architecture.md#rendering).
 """
 
 from __future__ import annotations

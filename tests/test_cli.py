@@ -1,4 +1,4 @@
-"""The operator CLI contract (../shared/DESIGN.md): create, list, set-role, disable, bootstrap."""
+"""The operator CLI contract (README.md, Operating): create, list, set-role, disable, bootstrap."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """AES-256-GCM field encryption, byte-compatible with the official ``cloudcruise`` SDK.
 
-Wire format (cloudcruise-api.md §4, checked against ``cloudcruise.vault.utils``):
+Wire format (docs/cloudcruise-api.md#encryption, checked against ``cloudcruise.vault.utils``):
 
 * key: 64 hex characters (32 bytes);
 * plaintext: the UTF-8 bytes of ``json.dumps(value)`` (a string secret keeps its quotes);
