@@ -85,6 +85,8 @@ class Provider:
     #: ``"module:bp"``; None when the provider's pages are registered elsewhere
     blueprint: str | None = None
     search: Search | None = None
+    #: ``"module:adapter"``: how two of its vaults are compared (:mod:`app.vaults.comparison`)
+    compare: str | None = None
     #: audit action -> label ("qoder.credential.archive" -> "Qoder credential archived")
     audit_actions: Mapping[str, str] = field(default_factory=dict)
     #: action prefix -> label of the audit filter that selects them all

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from app.audit import bp
 from app.audit.query import ACTIONS, GROUPS, OUTCOMES, AuditQuery, id_range, merged_page, run
 from app.auth.session import reauthenticate, role_required, sudo_active
+from app.exports import csv_cell
 from app.extensions import db
 from app.models import AuditEvent, Role
 from app.services import audit, audit_checkpoints, audit_prune, audit_verify, operators
@@ -34,17 +35,6 @@ from app.web import render, sent_by_htmx
 
 EXPORT_COLUMNS = (*COLUMNS, "hash")
 MAX_EVENT_ID = 2**63 - 1
-#: a spreadsheet runs a cell starting with one of these as a formula (OWASP CSV injection)
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: object) -> object:
-    """Text a spreadsheet will show as text: a leading quote disarms a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 HISTORY_SIZE = 10
 
 

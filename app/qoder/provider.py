@@ -51,6 +51,8 @@ provider = Provider(
     audit_actions={
         "qoder.credential.archive": "Qoder credential archived",
         "qoder.credential.rotate": "Qoder credential token rotated",
+        "qoder.compare.export": "Qoder vault comparison exported",
     },
     audit_groups={"qoder.": "All Qoder events"},
+    compare="app.qoder.compare:adapter",
 )

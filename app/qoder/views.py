@@ -104,11 +104,14 @@ def vault(vault_id: str):
         )
     except (UpstreamError, ValueError) as exc:
         error = getattr(exc, "message", str(exc))
+    from app.vaults.compare import other_vaults
+
     base = url_for("qoder.vault", vault_id=vault_id)
     return render(
         "vaults/qoder_vault.html",
         block="results",
         vault=found,
+        others=other_vaults("qoder", vault_id) if not is_htmx() else [],
         page=page,
         error=error,
         filters=filters,

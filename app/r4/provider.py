@@ -43,4 +43,7 @@ provider = Provider(
     nav_prefix="r4.",
     blueprint="app.r4.views:bp",
     search=Search("r4 items", "app.r4.views:search", "name, website"),
+    compare="app.r4.compare:adapter",
+    audit_actions={"r4.compare.export": "r4 vault comparison exported"},
+    audit_groups={"r4.": "All r4 events"},
 )

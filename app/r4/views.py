@@ -76,8 +76,15 @@ def vault(vault_id: str):
         abort(404)
     except UpstreamError as exc:
         return render("vaults/r4_vault.html", vault=None, error=exc.message)
+    from app.vaults.compare import other_vaults
+
     return render(
-        "vaults/r4_vault.html", vault=found, listing=listing, trust=trust, types=TYPE_LABELS
+        "vaults/r4_vault.html",
+        vault=found,
+        listing=listing,
+        trust=trust,
+        types=TYPE_LABELS,
+        others=other_vaults("r4", vault_id),
     )
 
 

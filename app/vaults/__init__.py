@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("vaults", __name__)
 
-from app.vaults import search  # noqa: E402,F401
+from app.vaults import compare, search  # noqa: E402,F401
