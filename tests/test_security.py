@@ -48,6 +48,8 @@ ROLES = {
     "r4.vault": "viewer",
     "r4.item": "viewer",
     "vaults.search": "viewer",
+    "vaults.compare_vaults": "viewer",
+    "vaults.export_comparison": "viewer",
     "qoder.archive": "editor",
     "qoder.rotate": "editor",
 }
