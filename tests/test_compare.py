@@ -248,3 +248,99 @@ def test_export_cells_cannot_run_as_formulas(app, client, auth, other_vaults):
 
     text = "".join(lines("csv", ["name"], [{"name": '=HYPERLINK("x")'}, {"name": "+1"}]))
     assert [r["name"] for r in csv.DictReader(io.StringIO(text))] == ['\'=HYPERLINK("x")', "'+1"]
+
+
+def _key_of(title: str) -> str:
+    return " ".join(title.split()).casefold()
+
+
+def test_the_seeded_r4_pair_differs_in_every_way_compared(client, auth, other_vaults):
+    from app.sandbox.r4 import seed
+
+    a = _r4(other_vaults, seed.PRODUCTION_SECRETS_NAME)
+    b = _r4(other_vaults, seed.STAGING_SECRETS_NAME)
+    auth.login("cmps", "viewer")
+    status, html = _page(client, "r4", a, b)
+    assert status == 200 and "<strong>Verified.</strong>" in html
+    assert _counts(html) == {
+        "only_a": len(seed.SECRETS_ONLY_A), "only_b": len(seed.SECRETS_ONLY_B),
+        "different": len(seed.SECRETS_CHANGED), "same": len(seed.SECRETS_SAME),
+    }  # fmt: skip
+    only_a = _page(client, "r4", a, b, group="only_a")[1]
+    assert sorted(map(_key_of, _titles(only_a, "A"))) == sorted(seed.SECRETS_ONLY_A)
+    only_b = _page(client, "r4", a, b, group="only_b")[1]
+    assert sorted(map(_key_of, _titles(only_b, "B"))) == sorted(seed.SECRETS_ONLY_B)
+    different = _page(client, "r4", a, b, group="different")[1]
+    labels = {"type": "Type", "websites": "Websites", "field_count": "Fields", "group": "Group"}
+    for row in re.findall(r'<tr class="compare-row group-different">(.*?)</tr>', different, re.S):
+        name = _key_of(re.search(r'<a href="[^"]+">([^<]+)</a>', row)[1])
+        differs = re.findall(r"<td>([^<]*)</td>\s*$", row.strip() + "")  # the last cell
+        assert differs == [labels[seed.SECRETS_CHANGED[name]]], (name, row)
+    same = _page(client, "r4", a, b, group="same")[1]
+    # a case- and space-only difference in the name is one item
+    assert sorted(map(_key_of, _titles(same, "A"))) == sorted(seed.SECRETS_SAME)
+    assert "  github deploy key " in _titles(same, "B")  # as served, matched all the same
+    # the collapsed group on the unfiltered page lists them too
+    assert f"{len(seed.SECRETS_SAME)} items are the same in both" in html
+
+
+def test_the_seeded_qoder_pair_matches_urls_written_differently(client, auth, other_vaults):
+    from app.qoder.compare import normalise_url
+    from app.sandbox.qoder import seed
+
+    a, b = seed.vault_id(seed.PRODUCTION_MCP), seed.vault_id(seed.STAGING_MCP)
+    auth.login("cmpm", "viewer")
+    status, html = _page(client, "qoder", a, b)
+    assert status == 200 and 'id="compare-trust"' not in html  # Qoder has no checkpoints
+    counts = _counts(html)
+    assert counts["only_a"] == len(seed.MCP_ONLY_A) and counts["only_b"] == len(seed.MCP_ONLY_B)
+    only_a = _page(client, "qoder", a, b, group="only_a")[1]
+    assert sorted(normalise_url(t) for t in _titles(only_a, "A")) == sorted(
+        normalise_url(u) for u in seed.MCP_ONLY_A
+    )
+    same = _page(client, "qoder", a, b, group="same")[1]
+    matched = {normalise_url(t) for t in _titles(same, "A")}
+    assert {normalise_url(u) for u in seed.MCP_SAME} <= matched
+    different = _page(client, "qoder", a, b, group="different")[1]
+    changed = {normalise_url(t) for t in _titles(different, "A")}
+    # the embedded emulator serves the nested (G3) shape, which has no protocol: type and
+    # status differences show; a protocol difference shows when the API serves it (G2)
+    assert {normalise_url(u) for u, what in seed.MCP_CHANGED.items() if what != "protocol"} <= (
+        changed
+    )
+    assert counts["same"] + counts["different"] == len(seed.MCP_SAME) + len(seed.MCP_CHANGED)
+
+
+def _qoder_vault(box, name: str, urls: list[str]) -> str:
+    headers = {"Authorization": f"Bearer {box.pat}"}
+    vault = requests.post(f"{box.base_url}/vaults", json={"display_name": name},
+                          headers=headers, timeout=5)  # fmt: skip
+    vault.raise_for_status()
+    vault_id = vault.json()["id"]
+    for url in urls:
+        requests.post(
+            f"{box.base_url}/vaults/{vault_id}/credentials",
+            json={"mcp_server_url": url, "protocol": "streamable_http", "type": "static_bearer",
+                  "access_token": "tok-test-only"},
+            headers=headers, timeout=5,
+        ).raise_for_status()  # fmt: skip
+    return vault_id
+
+
+def test_identical_vaults_say_so_and_large_ones_are_paged(client, auth, other_vaults):
+    box = other_vaults["qoder"]
+    tag = re.sub(r"\W", "", str(id(client)))[-6:]
+    urls = [f"https://mcp{i}.cmp{tag}.example.com/mcp" for i in range(3)]
+    a = _qoder_vault(box, f"Twin A {tag}", urls)
+    b = _qoder_vault(box, f"Twin B {tag}", [u.upper().replace("/MCP", "/mcp") + "/" for u in urls])
+    auth.login("cmpi", "viewer")
+    html = _page(client, "qoder", a, b)[1]
+    assert "No differences: 3 credentials match." in html and "compare-row" in html
+    # 130 credentials only in one vault: read in pages of 100, shown in pages of 50
+    many = [f"https://m{i:03d}.big{tag}.example.com/mcp" for i in range(130)]
+    big = _qoder_vault(box, f"Big {tag}", many)
+    first = _page(client, "qoder", big, a)[1]
+    assert _counts(first)["only_a"] == 130 and "Page 1 of 3" in first
+    assert len(_titles(first, "A")) == 50
+    last = _page(client, "qoder", big, a, page=3)[1]
+    assert len(_titles(last, "A")) == 30 and 'rel="prev"' in last and 'rel="next"' not in last

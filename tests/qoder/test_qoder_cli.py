@@ -18,7 +18,7 @@ def test_cli_prints_its_generated_pat_and_serves(tmp_path):
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+/api/v1/cloud", base)
         assert re.fullmatch(r"qpat_[A-Za-z0-9_-]{40}", pat)
         r = requests.get(base + "/vaults", headers={"Authorization": f"Bearer {pat}"}, timeout=5)
-        assert r.status_code == 200 and len(r.json()["data"]) == 5
+        assert r.status_code == 200 and len(r.json()["data"]) == 7
         assert "status" not in r.json()["data"][0]  # nested (G3) by default
     finally:
         assert cli.stop() == 0

@@ -11,6 +11,8 @@ from app.qoder import Credential, QoderClient, Vault
 from app.upstream_errors import AuthError, ConflictError, NotFoundError, ValidationError
 
 SEEDED_ACTIVE = [  # newest first
+    "Staging MCP",
+    "Production MCP",
     "Staging Playground",
     "Support Desk",
     "Clinical Operations",
@@ -39,7 +41,7 @@ def test_list_vaults_hides_archived_by_default(qoder, qbox, shape):
 def test_include_archived_and_status_in_both_shapes(qoder, qbox, raw, seeded, shape):
     qbox.shape = shape
     page = qoder.list_vaults(include_archived=True)
-    assert len(page.data) == 6
+    assert len(page.data) == 8
     legacy = next(v for v in page.data if v.display_name == "Legacy Integrations")
     assert legacy.status == "archived" and legacy.archived
     assert legacy.archived_at == legacy.updated_at == "2026-04-16T09:00:00.000000Z"
@@ -57,6 +59,7 @@ def test_include_archived_and_status_in_both_shapes(qoder, qbox, raw, seeded, sh
 def test_list_vaults_name_filter_is_a_case_insensitive_substring(qoder):
     assert [v.display_name for v in qoder.list_vaults(name="REVENUE").data] == ["Revenue Cycle"]
     assert {v.display_name for v in qoder.list_vaults(name="o").data} == {
+        "Production MCP",
         "Staging Playground",
         "Support Desk",
         "Clinical Operations",

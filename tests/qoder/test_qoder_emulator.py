@@ -97,9 +97,9 @@ def test_concurrent_creates_get_unique_time_ordered_ids(wraw):
 def test_seed_is_deterministic_and_consistent():
     vaults, creds = seed_rows()
     assert (vaults, creds) == seed_rows()
-    assert len(vaults) == 6 and len(creds) == 62
+    assert len(vaults) == 8 and len(creds) == 80
     assert sum(v["archived_us"] is not None for v in vaults) == 1
-    assert sum(c["archived_us"] is not None for c in creds) == 6
+    assert sum(c["archived_us"] is not None for c in creds) == 7
     assert {c["auth_type"] for c in creds} == {"static_bearer", "mcp_oauth", "environment_variable"}
     rows = vaults + creds
     assert sorted(rows, key=lambda r: r["created_us"]) == sorted(rows, key=lambda r: r["id"][-32:])
@@ -453,7 +453,7 @@ def test_restart_keeps_data_and_pat_and_seeds_once(tmp_path):
     with start_qoder_sandbox(data, shape="flat") as box:
         assert box.pat == pat and box.generated_pat and not box.seeded
         names = [v["display_name"] for v in Raw(box.base_url, pat).get("/vaults").json()["data"]]
-        assert names[0] == "Added" and len(names) == 6  # newest first; seeded once
+        assert names[0] == "Added" and len(names) == 8  # newest first; seeded once
     with start_qoder_sandbox(data, pat="qpat_given") as box:
         assert box.pat == "qpat_given" and not box.generated_pat
         assert (

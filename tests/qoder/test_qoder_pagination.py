@@ -150,7 +150,7 @@ def test_limit_over_100_is_a_400_by_default(raw, qoder, seeded):
         },
     }
     assert len(qoder.list_credentials(seeded["Engineering MCP"], limit=100).data) == 42
-    assert len(raw.get("/vaults").json()["data"]) == 5  # default limit 20
+    assert len(raw.get("/vaults").json()["data"]) == 7  # default limit 20
 
 
 def test_limit_over_100_is_capped_in_cap_mode(wbox, wraw):
@@ -171,7 +171,7 @@ def test_limit_over_100_is_capped_in_cap_mode(wbox, wraw):
 
 
 def test_include_archived_accepts_booleans_only(raw):
-    assert len(raw.get("/vaults?include_archived=1").json()["data"]) == 6
-    assert len(raw.get("/vaults?include_archived=false").json()["data"]) == 5
+    assert len(raw.get("/vaults?include_archived=1").json()["data"]) == 8
+    assert len(raw.get("/vaults?include_archived=false").json()["data"]) == 7
     r = raw.get("/vaults?include_archived=maybe")
     assert r.status_code == 400 and r.json()["error"]["param"] == "include_archived"

@@ -9,7 +9,10 @@ STAGING = "Staging"
 FINANCE = "Finance"
 LEGACY = "Legacy import"
 PAYMENTS = "Payments"
-VAULT_NAMES = [PRODUCTION, STAGING, FINANCE, LEGACY, PAYMENTS]
+#: the compare pair (both verified; see app.sandbox.r4.seed SECRETS_*)
+PRODUCTION_SECRETS = "Production Secrets"
+STAGING_SECRETS = "Staging Secrets"
+VAULT_NAMES = [PRODUCTION, STAGING, FINANCE, LEGACY, PAYMENTS, PRODUCTION_SECRETS, STAGING_SECRETS]
 
 
 def spawn_r4_cli(*args: str) -> Cli:

@@ -110,7 +110,7 @@ def test_restart_keeps_key_and_data_and_does_not_reseed(tmp_path):
     with start_r4_sandbox(data) as second:
         assert not second.seeded and second.generated_key and second.api_key == key
         assert [second.vault_id(n) for n in (PRODUCTION, PAYMENTS)] == ids
-        assert len(get(second, "/vault").json()["vaults"]) == 5
+        assert len(get(second, "/vault").json()["vaults"]) == 7
     with start_r4_sandbox(data, api_key="given-key") as third:
         assert third.api_key == "given-key" and not third.generated_key
     with pytest.raises(ValueError):

@@ -1,4 +1,4 @@
-"""Deterministic seed: 6 vaults (one archived, one empty) and 62 credentials.
+"""Deterministic seed: 8 vaults (one archived, one empty) and 80 credentials.
 
 Everything (IDs, names, timestamps) is a pure function of the tables below, so two
 stores seeded anywhere hold the same data. Timestamps lie between 2026-03-02 and
@@ -10,12 +10,18 @@ stores seeded anywhere hold the same data. Timestamps lie between 2026-03-02 and
   (1 archived); "Staging Playground": none.
 * Every third credential is ``mcp_oauth`` (some with a refresh block), the rest
   ``static_bearer``; URLs ending in ``/sse`` use protocol ``sse``.
+* The compare pair "Production MCP" (9 credentials) and "Staging MCP" (9, 1 archived),
+  the newest vaults: their type and protocol are set per credential (COMPARE_VAULTS), and
+  they hold the differences listed in MCP_ONLY_A, MCP_ONLY_B, MCP_SAME and MCP_CHANGED.
+
+:func:`vault_id` gives a seeded vault's id by display name.
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from .resources import _digest
 from .store import CREDENTIAL_PREFIX, VAULT_PREFIX, Store, format_us, make_id, parse_rfc3339
@@ -118,11 +124,94 @@ VAULTS: list[tuple[str, dict[str, str], int, int | None, list[tuple[str, int | N
 ]
 
 
+class CredentialSpec(NamedTuple):
+    """A credential of the compare pair; VAULTS uses plain ``(target, archived day)``."""
+
+    target: str
+    archived_day: int | None = None
+    #: the auth type; None: every third credential is ``mcp_oauth``
+    type: str | None = None
+    #: None: ``sse`` when the URL ends in ``/sse``, else ``streamable_http``
+    protocol: str | None = None
+
+
+#: the compare pair (side A, side B): credentials are matched by their MCP server URL,
+#: normalised (scheme and host lower-cased, default port and trailing slash dropped)
+PRODUCTION_MCP = "Production MCP"
+STAGING_MCP = "Staging MCP"
+BEARER, OAUTH, SSE, HTTP = "static_bearer", "mcp_oauth", "sse", "streamable_http"
+COMPARE_VAULTS: list[tuple[str, dict[str, str], int, int | None, list[CredentialSpec]]] = [
+    (
+        PRODUCTION_MCP,
+        {"team": "platform", "env": "prod"},
+        24,
+        None,
+        [
+            CredentialSpec("https://mcp.linear.app/sse", None, BEARER, SSE),
+            CredentialSpec("https://mcp.notion.com/mcp", None, OAUTH, HTTP),
+            CredentialSpec("https://mcp.sentry.dev/mcp", None, BEARER, HTTP),
+            CredentialSpec("http://mcp.lab.example.com:80/tools", None, BEARER, HTTP),
+            CredentialSpec("https://mcp.stripe.com/", None, BEARER, HTTP),
+            CredentialSpec("https://mcp.paypal.com/sse", None, OAUTH, SSE),
+            CredentialSpec("https://mcp.atlassian.com/v1/sse", None, OAUTH, SSE),
+            CredentialSpec("https://mcp.zapier.com/api/mcp/mcp", None, BEARER, HTTP),
+            CredentialSpec("https://mcp.intercom.com/mcp", None, BEARER, HTTP),
+        ],
+    ),
+    (
+        STAGING_MCP,
+        {"team": "platform", "env": "staging"},
+        25,
+        None,
+        [
+            CredentialSpec("https://mcp.intercom.com/mcp", 40, BEARER, HTTP),
+            CredentialSpec("https://mcp.zapier.com/api/mcp/mcp", None, BEARER, SSE),
+            CredentialSpec("https://mcp.atlassian.com/v1/sse", None, BEARER, SSE),
+            CredentialSpec("https://mcp.supabase.com/mcp", None, BEARER, HTTP),
+            CredentialSpec("https://mcp.neon.tech/mcp", None, OAUTH, HTTP),
+            CredentialSpec("http://MCP.Lab.Example.com/tools/", None, BEARER, HTTP),
+            CredentialSpec("https://mcp.sentry.dev/mcp", None, BEARER, HTTP),
+            CredentialSpec("https://mcp.notion.com/mcp/", None, OAUTH, HTTP),
+            CredentialSpec("HTTPS://MCP.Linear.app:443/sse/", None, BEARER, SSE),
+        ],
+    ),
+]
+#: a vault of VAULTS or COMPARE_VAULTS
+SeedVault = tuple[
+    str, dict[str, str], int, int | None, Sequence[tuple[str, int | None] | CredentialSpec]
+]
+# What comparing Production MCP (A) with Staging MCP (B) must find, keyed by normalised URL.
+MCP_ONLY_A = ["https://mcp.stripe.com", "https://mcp.paypal.com/sse"]
+MCP_ONLY_B = ["https://mcp.supabase.com/mcp", "https://mcp.neon.tech/mcp"]
+#: in both and alike; all but Sentry are written differently on the two sides
+MCP_SAME = [
+    "https://mcp.linear.app/sse",
+    "https://mcp.notion.com/mcp",
+    "https://mcp.sentry.dev/mcp",
+    "http://mcp.lab.example.com/tools",
+]
+#: in both, exactly one attribute differs (the compare page's attribute names)
+MCP_CHANGED = {
+    "https://mcp.atlassian.com/v1/sse": "type",
+    "https://mcp.zapier.com/api/mcp/mcp": "protocol",
+    "https://mcp.intercom.com/mcp": "status",
+}
+
+
 def _rand(label: str) -> bytes:
     return hashlib.sha256(f"qoder-seed/{label}".encode()).digest()[:8]
 
 
-def _credential(vault_id: str, v: int, j: int, target: str, created: int, archived: int | None):
+def _credential(
+    vault_id: str,
+    v: int,
+    j: int,
+    target: str,
+    created: int,
+    archived: int | None,
+    kind: str | None = None,
+    protocol: str | None = None,
+):
     row: dict[str, Any] = {
         "id": make_id(CREDENTIAL_PREFIX, created, _rand(f"cred/{v}/{j}")),
         "vault_id": vault_id,
@@ -132,7 +221,7 @@ def _credential(vault_id: str, v: int, j: int, target: str, created: int, archiv
         "archived_us": archived,
         "secret_name": None,
     }
-    if not target.startswith("https://"):
+    if not target.lower().startswith(("https://", "http://")):
         allowed = ["ehr.acme-health.com", "fhir.acme-health.com"]
         networking = {"type": "limited", "allowed_hosts": allowed} if j % 2 else None
         row.update(
@@ -144,7 +233,7 @@ def _credential(vault_id: str, v: int, j: int, target: str, created: int, archiv
             secret_digest=_digest({"secret_value": f"seed-secret-{v}-{j}"}),
         )
         return row
-    oauth = j % 3 == 1
+    oauth = j % 3 == 1 if kind is None else kind == "mcp_oauth"
     public: dict[str, Any] = {}
     if oauth:
         public["expires_at"] = format_us(created + 30 * DAY_US)
@@ -159,7 +248,7 @@ def _credential(vault_id: str, v: int, j: int, target: str, created: int, archiv
     row.update(
         auth_type="mcp_oauth" if oauth else "static_bearer",
         mcp_server_url=target,
-        protocol="sse" if target.endswith("/sse") else "streamable_http",
+        protocol=protocol or ("sse" if target.endswith("/sse") else "streamable_http"),
         public=public,
         secret_digest=_digest({"token": f"seed-token-{v}-{j}"}),
     )
@@ -169,7 +258,8 @@ def _credential(vault_id: str, v: int, j: int, target: str, created: int, archiv
 def seed_rows() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     vaults: list[dict[str, Any]] = []
     creds: list[dict[str, Any]] = []
-    for v, (name, metadata, day, archived_day, items) in enumerate(VAULTS):
+    every: list[SeedVault] = [*VAULTS, *COMPARE_VAULTS]
+    for v, (name, metadata, day, archived_day, items) in enumerate(every):
         created = BASE_US + day * DAY_US + v * 60_000_000
         archived = BASE_US + archived_day * DAY_US if archived_day is not None else None
         vault_id = make_id(VAULT_PREFIX, created, _rand(f"vault/{v}"))
@@ -183,11 +273,17 @@ def seed_rows() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
                 "archived_us": archived,
             }
         )
-        for j, (target, cred_archived_day) in enumerate(items):
+        for j, item in enumerate(items):
+            target, cred_archived_day, kind, protocol = CredentialSpec(*item)
             at = created + (j + 1) * HOUR_US + v * 1_000_000 + j * 137
             gone = BASE_US + cred_archived_day * DAY_US if cred_archived_day is not None else None
-            creds.append(_credential(vault_id, v, j, target, at, gone))
+            creds.append(_credential(vault_id, v, j, target, at, gone, kind, protocol))
     return vaults, creds
+
+
+def vault_id(display_name: str) -> str:
+    """The id of the seeded vault ``display_name`` (the same in every seeded store)."""
+    return next(row["id"] for row in seed_rows()[0] if row["display_name"] == display_name)
 
 
 def seed_store(store: Store) -> bool:

@@ -68,8 +68,8 @@ Choices made where the public docs are silent ("Open points" in docs/r4-api.md)
   same for every vault (the signers with ``in_directory = 1``).
 - ``fingerprint``: SHA-256 of the SPKI **DER**, 64 lowercase hex (PEM text is the
   other candidate).
-- Groups (shape unknown): never created; ``groupId`` is null, ``groups: []`` in summaries,
-  ``vaultItemGroups: []`` in listings.
+- Groups (shape unknown): ids only; seeded items may carry a ``groupId``; ``groups: []``
+  in summaries, ``vaultItemGroups: []`` in listings.
 - Versions: a new vault's summary is ``version: 1``; every item add/archive re-signs
   the summary with +1; a new item's detail checkpoint is ``version: 1``.
 - v3 field envelopes: ``{"v":3,"iv","t","d"}`` as a JSON string, AES-256-GCM under a

@@ -1,4 +1,5 @@
-"""Deterministic seed: five vaults, each showing one verification outcome.
+"""Deterministic seed: five vaults, each showing one verification outcome, and a pair of
+vaults to compare.
 
 =====================  ==========================================================
 Production – agents    25 items of all 8 types, correctly signed (user key pair),
@@ -12,10 +13,17 @@ Legacy import          4 items signed by a user key that is NOT in the signer
 Payments               valid history v1..v12; the first ``GET …/items`` serves v12,
                        later ones serve v9 (still validly signed, and it brings back
                        a revoked Stripe key archived in v10) -> rollback
+Production Secrets     the compare pair, both correctly signed (user key pair): the
+Staging Secrets        same items and the differences listed in SECRETS_ONLY_A,
+                       SECRETS_ONLY_B, SECRETS_SAME and SECRETS_CHANGED (only on
+                       one side; type, websites, field count or group changed;
+                       names equal but for case and spaces; websites reordered)
 =====================  ==========================================================
 
 Names, types, websites, field names and versions are fixed; ids, keys, DEKs and field
-values are random per store.
+values are random per store. Group ids are random per store too: one per label of
+SECRETS_GROUPS, the same id in both vaults of the compare pair (no group objects are
+served: ``groups`` and ``vaultItemGroups`` stay empty).
 """
 
 from __future__ import annotations
@@ -23,7 +31,9 @@ from __future__ import annotations
 import secrets
 import sqlite3
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
+from .crypto import new_id
 from .vaults import AGENT_ENCRYPTION_KEY, USER_KEY_PAIR, VaultModel, iso
 
 SEED_EPOCH = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
@@ -117,6 +127,69 @@ PAYMENTS_AFTER = [
 PAYMENTS_LATEST, PAYMENTS_ROLLBACK = 12, 9
 
 
+class ItemSpec(NamedTuple):
+    """An item to seed; the other vaults use plain ``(name, type, websites)`` triples."""
+
+    name: str
+    type: str
+    websites: list[str]
+    #: how many fields (the first ones of the type's template); None: chosen by position
+    fields: int | None = None
+    #: a label of SECRETS_GROUPS (the seed gives each label one group id), or None
+    group: str | None = None
+
+
+#: the compare pair (side A, side B): both signed by the in-directory user key pair
+PRODUCTION_SECRETS_NAME = "Production Secrets"
+STAGING_SECRETS_NAME = "Staging Secrets"
+SECRETS_GROUPS = ("platform", "observability", "security")
+
+_SAME = [
+    ItemSpec("Database URL", "DATABASE", ["https://db.internal.example.com"], 5, "platform"),
+    ItemSpec("Sentry DSN", "API_KEY", ["https://sentry.io"], 2, "observability"),
+    ItemSpec("Grafana", "LOGIN", ["https://grafana.example.com"], 3, "observability"),
+    ItemSpec("SMTP credentials", "LOGIN", ["https://smtp.example.com"], 2),
+]
+PRODUCTION_SECRETS = [
+    *_SAME,
+    ItemSpec("GitHub Deploy Key", "SSH_KEY", ["https://github.com"], 3, "platform"),
+    ItemSpec("Stripe live key", "API_KEY", ["https://dashboard.stripe.com"], 3),
+    ItemSpec("PagerDuty", "LOGIN", ["https://example.pagerduty.com"], 3, "observability"),
+    ItemSpec("Feature flags", "CUSTOM", ["https://flags.example.com"], 2),
+    ItemSpec("Admin console", "LOGIN", ["https://admin.example.com"], 2),
+    ItemSpec("Status page", "LOGIN", ["https://status.example.com", "https://statuspage.io"], 2),
+    ItemSpec("Redis cache", "DATABASE", ["https://cache.internal.example.com"], 5),
+    ItemSpec("Vault unseal key", "SECURE_NOTE", [], 2, "security"),
+]
+STAGING_SECRETS = [
+    # another order than side A: items are matched by name, not by position
+    ItemSpec("Vault unseal key", "SECURE_NOTE", [], 2, "platform"),
+    ItemSpec("Redis cache", "DATABASE", ["https://cache.internal.example.com"], 3),
+    ItemSpec("Status page", "LOGIN", ["https://statuspage.io", "https://status.example.com"], 2),
+    ItemSpec("Admin console", "LOGIN", ["https://admin.staging.example.com"], 2),
+    ItemSpec("Feature flags", "API_KEY", ["https://flags.example.com"], 2),
+    ItemSpec("Mailtrap inbox", "LOGIN", ["https://mailtrap.io"], 2),
+    ItemSpec("Stripe test key", "API_KEY", ["https://dashboard.stripe.com/test"], 3),
+    ItemSpec("  github deploy key ", "SSH_KEY", ["https://github.com"], 3, "platform"),
+    *reversed(_SAME),
+]
+# What comparing Production Secrets (A) with Staging Secrets (B) must find; items are
+# keyed by their name case-folded, spaces trimmed.
+SECRETS_ONLY_A = ["stripe live key", "pagerduty"]
+SECRETS_ONLY_B = ["stripe test key", "mailtrap inbox"]
+#: in both and alike ("github deploy key": names differ in case and spaces only;
+#: "status page": the same websites in another order)
+SECRETS_SAME = ["database url", "sentry dsn", "grafana", "smtp credentials",
+                "github deploy key", "status page"]  # fmt: skip
+#: in both, exactly one attribute differs (the compare page's attribute names)
+SECRETS_CHANGED = {
+    "feature flags": "type",
+    "admin console": "websites",
+    "redis cache": "field_count",
+    "vault unseal key": "group",
+}
+
+
 def fake_value(name: str, field_type: str, websites: list[str], n: int) -> str:
     token = secrets.token_urlsafe(18)
     return {
@@ -130,9 +203,14 @@ def fake_value(name: str, field_type: str, websites: list[str], n: int) -> str:
     }[field_type]
 
 
-def _fields(item_type: str, websites: list[str], n: int) -> list[tuple[str, str, str]]:
+def _fields(
+    item_type: str, websites: list[str], n: int, count: int | None = None
+) -> list[tuple[str, str, str]]:
     template = FIELD_TEMPLATES[item_type]
-    count = 2 + n % (len(template) - 1)  # 2 .. len(template) (at most 6)
+    if count is None:
+        count = 2 + n % (len(template) - 1)  # 2 .. len(template) (at most 6)
+    elif not 1 <= count <= len(template):
+        raise ValueError(f"{item_type} items have 1 to {len(template)} fields, not {count}")
     return [(fn, ft, fake_value(fn, ft, websites, n)) for fn, ft in template[:count]]
 
 
@@ -145,16 +223,21 @@ class _Clock:
         return iso(self.t)
 
 
-def _add(model, conn, vault_id, specs, clock, start: int = 0) -> list[str]:
-    return [
-        model.add_item(conn, vault_id, name, kind, websites, _fields(kind, websites, start + i),
-                       created_at=clock())
-        for i, (name, kind, websites) in enumerate(specs)
-    ]  # fmt: skip
+def _add(model, conn, vault_id, specs, clock, start: int = 0, groups=None) -> list[str]:
+    """Add ``specs`` (``(name, type, websites)`` triples or :class:`ItemSpec`); ``groups``
+    maps an ItemSpec's group label to its group id."""
+    added = []
+    for i, spec in enumerate(specs):
+        name, kind, websites, count, group = ItemSpec(*spec)
+        fields = _fields(kind, websites, start + i, count)
+        group_id = groups[group] if group is not None else None
+        added.append(model.add_item(conn, vault_id, name, kind, websites, fields,
+                                    created_at=clock(), group_id=group_id))  # fmt: skip
+    return added
 
 
 def seed(model: VaultModel, conn: sqlite3.Connection, created_by: str) -> dict[str, str]:
-    """Create signers and the five vaults (inside the caller's transaction)."""
+    """Create signers and the seven vaults (inside the caller's transaction)."""
     clock = _Clock()
     user = model.add_signer(conn, USER_KEY_PAIR, in_directory=True)
     agent = model.add_signer(conn, AGENT_ENCRYPTION_KEY, in_directory=True)
@@ -185,12 +268,20 @@ def seed(model: VaultModel, conn: sqlite3.Connection, created_by: str) -> dict[s
         "UPDATE vaults SET pinned_version = ?, pin_after_reads = 1 WHERE id = ?",
         (PAYMENTS_ROLLBACK, payments),
     )
+
+    groups = {label: new_id() for label in SECRETS_GROUPS}
+    production_secrets = vault(PRODUCTION_SECRETS_NAME, "CONFIDENTIAL", user)
+    _add(model, conn, production_secrets, PRODUCTION_SECRETS, clock, groups=groups)
+    staging_secrets = vault(STAGING_SECRETS_NAME, "INTERNAL", user)
+    _add(model, conn, staging_secrets, STAGING_SECRETS, clock, groups=groups)
     return {
         "production": prod,
         "staging": staging,
         "finance": finance,
         "legacy": legacy,
         "payments": payments,
+        "production_secrets": production_secrets,
+        "staging_secrets": staging_secrets,
         "user_signer": user,
         "agent_signer": agent,
         "rogue_signer": rogue,

@@ -74,7 +74,7 @@ def start_r4_sandbox(
     """Open (or create) the SQLite file ``data`` and serve the emulated r4 API.
 
     The key is generated on the first start unless given (a given key replaces the stored
-    one). ``seed`` seeds the five demo vaults once per store. ``scheme`` signs the
+    one). ``seed`` seeds the demo vaults once per store. ``scheme`` signs the
     checkpoints (tests vary it: a verifier must not depend on the salt length). Raises
     ``ValueError`` for a bad key and ``OSError`` when the address cannot be bound.
     """

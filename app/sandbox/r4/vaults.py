@@ -162,9 +162,11 @@ class VaultModel:
         fields: list[tuple[str, str, str]],
         *,
         created_at: str | None = None,
+        group_id: str | None = None,
     ) -> str:
-        """Add an item with ``(name, type, plaintext)`` fields; sign its detail checkpoint
-        (version 1) and re-sign the vault summary (version + 1)."""
+        """Add an item with ``(name, type, plaintext)`` fields, in the group ``group_id``
+        (an opaque id; no group objects are served); sign its detail checkpoint (version 1)
+        and re-sign the vault summary (version + 1)."""
         vault = conn.execute(
             "SELECT dek, signer_id FROM vaults WHERE id = ?", (vault_id,)
         ).fetchone()
@@ -182,7 +184,7 @@ class VaultModel:
             "name": name,
             "type": item_type,
             "websites": list(websites),
-            "groupId": None,
+            "groupId": group_id,
             "fields": [
                 {"id": r[0], "name": r[4], "type": r[5], "order": r[3],
                  "fieldInstanceIds": [r[6]], "assetIds": []}
@@ -192,9 +194,9 @@ class VaultModel:
         envelope = self._envelope(conn, vault["signer_id"], checkpoint)
         conn.execute(
             "INSERT INTO items (id, vault_id, seq, name, type, websites, group_id, created_at,"
-            " detail_version, detail_envelope) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, 1, ?)",
+            " detail_version, detail_envelope) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
             (item_id, vault_id, _next_seq(conn, "items"), name, item_type, _dumps(websites),
-             created_at or iso(), _dumps(envelope)),
+             group_id, created_at or iso(), _dumps(envelope)),
         )  # fmt: skip
         conn.executemany(
             "INSERT INTO fields (id, item_id, vault_id, ord, name, type, field_instance_id,"
