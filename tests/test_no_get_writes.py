@@ -138,7 +138,11 @@ def test_no_get_request_writes_to_the_database(app, client, auth):
             get(rule.build(args, append_unknown=False)[1])
 
     # query strings the pages send themselves
+    others = re.findall(r'href="/r4/vaults/([^"/?#]+)"', get("/r4"))
+    other = next(v for v in others if v != r4)
     for url in (
+        f"/compare?provider=r4&a={r4}&b={other}",
+        f"/compare?provider=r4&a={r4}&b={other}&group=only_b&q=a",
         f"/entries?q={entry_id}",
         "/audit?action=auth.login",
         f"/search?q={entry_id[:4]}",
