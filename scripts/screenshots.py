@@ -1,70 +1,35 @@
-"""Regenerate the README screenshots: a fresh sandbox, the console, headless Chromium.
+#!/usr/bin/env python3
+"""Screenshots of the list and a detail page at 390 and 1440 px, light and dark:
+python shoot2.py PREFIX"""
+import re, sys, tempfile, threading
+from werkzeug.serving import make_server
+from playwright.sync_api import sync_playwright
+from app import create_app
 
-.venv/bin/python scripts/screenshots.py        # writes docs/screenshot-*.png
-"""
-
-from __future__ import annotations
-
-import re
-import sys
-import tempfile
-import threading
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from playwright.sync_api import sync_playwright  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
-
-from app import create_app  # noqa: E402
-from app.config import Upstream  # noqa: E402
-from app.sandbox import start_sandbox  # noqa: E402
-from app.services import operators  # noqa: E402
-
-PASSWORD = "screenshot-password-1"  # noqa: S105 - a throwaway operator in a temp database
-
-
-def main() -> None:
-    out = ROOT / "docs"
-    out.mkdir(exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        sandbox = start_sandbox(data=Path(tmp) / "sandbox.db", port=0, seed=40)
-        app = create_app(
-            {
-                "ENV": {},
-                "INSTANCE_PATH": str(Path(tmp) / "instance"),
-                "UPSTREAM": Upstream(
-                    True, sandbox.base_url, sandbox.api_key, sandbox.encryption_key
-                ),
-                "LOG_LEVEL": "WARNING",
-            }
-        )
-        with app.app_context():
-            operators.create("dana", "admin", PASSWORD)
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        base = f"http://127.0.0.1:{server.server_port}"
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(
-                executable_path="/usr/bin/chromium",
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-            )
-            page = browser.new_page(viewport={"width": 1360, "height": 820})
-            page.goto(base + "/login")
-            page.get_by_label("Username").fill("dana")
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url(re.compile(r"/entries"))
-            page.screenshot(path=str(out / "screenshot-entries.png"))
-            page.locator("td.cell-alias a").first.click()
-            page.wait_for_load_state("networkidle")
-            page.screenshot(path=str(out / "screenshot-detail.png"))
-            browser.close()
-        server.shutdown()
-        sandbox.stop()
-    print(f"wrote {out}/screenshot-entries.png and screenshot-detail.png")
-
-
-if __name__ == "__main__":
-    main()
+prefix = sys.argv[1]
+inst = tempfile.mkdtemp()
+app = create_app({"ENV": {}, "INSTANCE_PATH": inst, "LOG_LEVEL": "ERROR"})
+with app.app_context():
+    from app.services import operators
+    operators.create("shot", "editor", password="Correct-Horse-99!")
+srv = make_server("127.0.0.1", 0, app, threaded=True)
+threading.Thread(target=srv.serve_forever, daemon=True).start()
+base = f"http://127.0.0.1:{srv.server_port}"
+with sync_playwright() as p:
+    b = p.chromium.launch(executable_path="/usr/bin/chromium")
+    for scheme in ("light", "dark"):
+        for width in (390, 1440):
+            ctx = b.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
+            pg = ctx.new_page()
+            pg.goto(base + "/login")
+            pg.get_by_label("Username").fill("shot"); pg.get_by_label("Password").fill("Correct-Horse-99!")
+            pg.get_by_role("button", name=re.compile("Sign in")).click()
+            pg.wait_for_load_state("networkidle")
+            pg.goto(base + "/entries"); pg.wait_for_load_state("networkidle")
+            pg.screenshot(path=f"{prefix}-list-{width}-{scheme}.png")
+            href = pg.locator("table tbody a, .entry-card a").first.get_attribute("href")
+            pg.goto(base + href); pg.wait_for_load_state("networkidle")
+            pg.screenshot(path=f"{prefix}-detail-{width}-{scheme}.png")
+            ctx.close()
+    b.close()
+print("ok")
