@@ -52,12 +52,13 @@ def _providers() -> list[tuple[providers.Provider, dict]]:
 @role_required(Role.ADMIN)
 def index():
     cfg = current_app.config
-    chain, _ = audit_verify.verify_since_checkpoint(audit.audit_log())  # reads only
+    chain, checkpoint = audit_verify.verify_since_checkpoint(audit.audit_log())  # reads only
     return render(
         "status.html",
         providers=_providers(),
         database=_database(),
         chain=chain,
+        checkpoint=checkpoint,
         settings={
             "Idle sign-out": f"{cfg['IDLE_TIMEOUT_SECONDS'] // 60} min",
             "Reveal window after password re-entry": f"{cfg['SUDO_SECONDS'] // 60} min",

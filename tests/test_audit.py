@@ -456,6 +456,11 @@ def test_entry_history_fragment(app, client, auth, sandbox):
     page = client.get(f"/entries/{entry.id}").get_data(as_text=True)
     assert f'hx-get="/audit/entry/{entry.id}"' in page
     fragment = hx(client, "GET", f"/audit/entry/{entry.id}").get_data(as_text=True)
+    # opened as a page of its own: the audit log filtered to the entry (never a bare fragment)
+    direct = client.get(f"/audit/entry/{entry.id}")
+    assert direct.status_code == 303 and direct.headers["Location"].endswith(
+        f"/audit?entry={entry.id}"
+    )
     assert "Browser state cleared" in fragment and "pam" in fragment
     assert f"/audit?entry={entry.id}" in fragment
 
@@ -907,3 +912,26 @@ def test_timestamps_are_utc_whatever_the_host_zone(app, monkeypatch):
     assert abs((stamp - before).total_seconds()) < 60
     checkpointed = datetime.fromisoformat(verified_at).replace(tzinfo=UTC)
     assert abs((checkpointed - before).total_seconds()) < 60
+
+
+def test_search_matches_what_the_rows_show(app, client, auth, sandbox):
+    """Action labels (what the Action column says) and entry aliases are searchable."""
+    from tests.entries_support import index_sync, make_entry
+
+    entry = make_entry(sandbox, user_alias="Quokka payroll login")
+    with app.app_context():
+        audit.record("entry.password.reveal", "success", actor=audit.Actor(None, "cli", None),
+                     target={"id": entry.id, "permissioned_user_id": entry.permissioned_user_id,
+                             "domain": entry.domain})  # fmt: skip
+        audit.record("entry.delete", "success", actor=audit.Actor(None, "cli", None),
+                     target={"id": "other", "permissioned_user_id": "someone"})  # fmt: skip
+    auth.login("sia", "editor")
+    index_sync(client, csrf(client))
+
+    def found(q):
+        html = client.get("/audit", query_string={"q": q}, headers={"HX-Request": "true"})
+        return re.findall(r"<td><span title=\"([\w.]+)\">", html.get_data(as_text=True))
+
+    assert found("password revealed") == ["entry.password.reveal"]
+    assert found("quokka") == ["entry.password.reveal"]
+    assert "entry.delete" in found("deleted")

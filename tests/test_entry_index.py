@@ -102,7 +102,7 @@ def test_changes_made_outside_the_console_are_audited_by_the_next_sync(app, clie
     # an editor sees the event in the entry's History
     client = app.test_client()
     AuthActions(app, client).login("edna", "editor")
-    history = client.get(f"/audit/entry/{changed.id}").get_data(as_text=True)
+    history = hx(client, "GET", f"/audit/entry/{changed.id}").get_data(as_text=True)
     assert "Changed outside the console" in history and "outside the console" in history
 
     # nothing changed since: the next sync reports no drift

@@ -40,13 +40,13 @@ def test_accepted_forms(text, expected, human):
     ("text", "fragment"),
     [
         ("", "Enter an interval"),
-        ("soon", "not a PostgreSQL interval"),
+        ("soon", "not a duration"),
         ("-1 day", "positive"),
         ("00:00:00", "longer than zero"),
         ("1 fortnight", "fortnight"),
         ("25:61", "HH:MM:SS"),
         ("P", "ISO 8601"),
-        ("1 day later", "not a PostgreSQL interval"),
+        ("1 day later", "not a duration"),
         ("99999 days", "at most 10 years"),
     ],
 )
@@ -79,8 +79,8 @@ def test_describe_never_raises():
 # Test ids must not contain "postgresql": scripts/mutation.py runs pytest with
 # `-k "not postgresql"`, which would deselect such cases.
 
-NOT_PG_LEFTOVER = "“{}” is not a PostgreSQL interval; try 01:30:00, 90 minutes or 7 days."
-NOT_PG_EMPTY = "“{}” is not a PostgreSQL interval; try 01:30:00 or 7 days."
+NOT_PG_LEFTOVER = "“{}” is not a duration: enter one like 01:30:00, 90 minutes or 7 days."
+NOT_PG_EMPTY = "“{}” is not a duration: enter one like 01:30:00 or 7 days."
 NOT_ISO = "“{}” is not an ISO 8601 duration such as PT1H30M or P7D."
 
 

@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 from sqlalchemy import Select, func, or_, select
 
 from app import providers
-from app.models import AuditEvent
+from app.models import AuditEvent, IndexedEntry
 
 #: Actions of the console itself; each provider declares its own (``Provider.audit_actions``).
 CONSOLE_ACTIONS = {
@@ -42,6 +42,8 @@ ADMIN_ACTIONS = {
     "audit.pruned": "Audit log pruned",
 }
 #: action -> label, for filters, lists and the overview (sign-in, providers, administration)
+#: entries whose alias matches a search, at most (their events are found by entry id)
+ALIAS_MATCHES = 500
 ACTIONS = {**CONSOLE_ACTIONS, **providers.audit_actions(), **ADMIN_ACTIONS}
 GROUPS = {
     "auth.": "All sign-in events",
@@ -148,7 +150,17 @@ class AuditQuery:
                 AuditEvent.target_pid, AuditEvent.target_domain, AuditEvent.message,
                 AuditEvent.operator, AuditEvent.action, AuditEvent.fields,
             )  # fmt: skip
-            conditions.append(or_(*(c.ilike(like, escape="\\") for c in columns)))
+            matches = [c.ilike(like, escape="\\") for c in columns]
+            # what the rows show: action labels ("revealed") and entry aliases
+            needle = self.q.casefold()
+            labelled = [a for a, label in ACTIONS.items() if needle in label.casefold()]
+            if labelled:
+                matches.append(AuditEvent.action.in_(labelled))
+            aliased = select(IndexedEntry.id).where(
+                IndexedEntry.user_alias.ilike(like, escape="\\")
+            )
+            matches.append(AuditEvent.target_id.in_(aliased.limit(ALIAS_MATCHES).scalar_subquery()))
+            conditions.append(or_(*matches))
         return conditions
 
     def branches(self) -> list[list]:

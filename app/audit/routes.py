@@ -31,7 +31,7 @@ from app.extensions import db
 from app.models import AuditEvent, Role
 from app.services import audit, audit_checkpoints, audit_prune, audit_verify, operators
 from app.services.audit_store import COLUMNS, now_iso
-from app.web import render, sent_by_htmx
+from app.web import is_htmx, render, sent_by_htmx
 
 EXPORT_COLUMNS = (*COLUMNS, "hash")
 MAX_EVENT_ID = 2**63 - 1
@@ -127,7 +127,10 @@ def detail(event_id: int):
 @bp.get("/entry/<entry_id>")
 @role_required(Role.EDITOR)
 def entry_history(entry_id: str):
-    """The History section of an entry's detail page (loaded lazily by htmx)."""
+    """The History section of an entry's detail page (loaded lazily by htmx); opened as a
+    page of its own, the audit log filtered to that entry."""
+    if not is_htmx():
+        return redirect(url_for("audit.index", entry=entry_id), 303)
     events = list(
         db.session.scalars(
             select(AuditEvent)

@@ -94,10 +94,10 @@ def _parse_postgres(raw: str) -> float:
     leftover = re.sub(r"\s+", "", _UNIT_TERM.sub("", rest))
     if leftover:
         raise IntervalError(
-            f"“{raw}” is not a PostgreSQL interval; try 01:30:00, 90 minutes or 7 days."
+            f"“{raw}” is not a duration: enter one like 01:30:00, 90 minutes or 7 days."
         )
     if not clock and not consumed:
-        raise IntervalError(f"“{raw}” is not a PostgreSQL interval; try 01:30:00 or 7 days.")
+        raise IntervalError(f"“{raw}” is not a duration: enter one like 01:30:00 or 7 days.")
     return total
 
 

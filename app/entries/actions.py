@@ -28,9 +28,9 @@ def clear_state(entry_id: str):
         flash(done, "success")
         return hx_redirect(url_for("entries.detail", entry_id=entry_id))
     # cleared; if the re-read failed, show what we had
-    response = render(
-        "entries/detail.html", block="session", view=EntryView(outcome.value or entry)
-    )
+    # the header's session badge changes too
+    view = EntryView(outcome.value or entry)
+    response = render("entries/detail.html", block="session", oob=["header"], view=view)
     return toast(response, done)
 
 

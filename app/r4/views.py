@@ -94,7 +94,7 @@ def item(vault_id: str, item_id: str):
     client = r4()
     try:
         detail_item = client.get_item(vault_id, item_id)
-        _listing, trust = vault_trust(vault_id)
+        listing, trust = vault_trust(vault_id)
         keys = client.public_keys(vault_id)
     except NotFoundError:
         abort(404)
@@ -103,7 +103,7 @@ def item(vault_id: str, item_id: str):
     detail = verify_item_detail(detail_item, keys)
     return render(
         "vaults/r4_item.html", item=detail_item, trust=trust, detail=detail, types=TYPE_LABELS,
-        vault_id=vault_id,
+        vault_id=vault_id, vault_name=listing.vault_name,
     )  # fmt: skip
 
 
