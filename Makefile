@@ -17,6 +17,9 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,postgres]'
 	touch $@
 
+# One short line per request in the terminal; the JSON log goes to instance/console.log
+# (README, Operating). VAULT_CONSOLE_LOG_FORMAT=json make run keeps JSON on the terminal.
+run: export VAULT_CONSOLE_LOG_FORMAT ?= text
 run: $(BIN)/.installed
 	$(BIN)/flask --app app bootstrap
 	PORT=$(PORT) $(BIN)/gunicorn --config gunicorn.conf.py 'app:create_app()'

@@ -76,6 +76,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     audit.init_app(app)
     security.init_app(app)
+    from app import delivery  # compression (never of no-store responses), static URLs
+
+    delivery.init_app(app)
     # every provider's connection, blueprint and template context (app/providers.py)
     providers.init_app(app)
     web.init_app(app)
