@@ -11,12 +11,14 @@ import pytest
 from tests.conftest import AuthActions, make_app
 from tests.entries_support import csrf, hx, make_entry
 
-PUBLIC = {"auth.login", "health.healthz", "health.readyz", "static"}
+PUBLIC = {"auth.login", "auth.resume", "health.healthz", "health.readyz", "static"}
 
 #: Minimum role of every endpoint. A new route must be added here, or the test below fails.
 ROLES = {
     "index": "viewer",
     "auth.logout": "viewer",
+    "auth.keep_alive": "viewer",
+    "auth.status": "viewer",
     "entries.list": "viewer",
     "entries.sync_now": "viewer",
     "overview.index": "viewer",

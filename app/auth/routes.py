@@ -1,14 +1,36 @@
-"""Login and logout pages."""
+"""Login and logout pages, and the sign-in dialog of a page whose session ended."""
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, request, session, url_for
+from flask import (
+    Response,
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
+from jinja2_fragments.flask import render_block
 
 from app.auth import bp
-from app.auth.forms import LoginForm
+from app.auth.forms import LoginForm, ResumeForm
+from app.models import Operator
 from app.services import audit, operators, sessions, throttle
+from app.services.throttle import Lockout
 from app.web import local_path, render
+
+#: the answer to a successful sign-in in the dialog carries the new session's CSRF token
+CSRF_HEADER = "X-CSRF-Token"
+#: marks the dialog's form re-rendered with its messages (anything else is an error page)
+SIGN_IN_FORM_HEADER = "X-Sign-In-Form"
+#: the dialog's inputs are named signin-… (ids unique beside an entry form's "password")
+RESUME_PREFIX = "signin"
 
 
 def _client_ip() -> str:
@@ -22,44 +44,59 @@ def login():
     form = LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
-    status = 200
+    status, lockout = 200, None
     if form.validate_on_submit():
-        username = operators.normalize_username(form.username.data)
-        cfg = current_app.config
-        window = cfg["LOGIN_LOCKOUT_SECONDS"]
-        known = operators.find(username) is not None
-        # counted before the password is checked: concurrent guesses cannot pass the limit
-        lockout = throttle.attempt(
-            username, _client_ip(), known=known, max_failures=cfg["LOGIN_MAX_FAILURES"],
-            window=window,
-        )  # fmt: skip
-        who = _who(username, known)
-        if lockout:
-            audit.record("auth.login", "refused", message=lockout.message, operator_override=who)
-            form.form_errors.append(lockout.message)
-            status = 429
-        else:
-            operator = operators.authenticate(username, form.password.data)
-            if operator is not None:
-                throttle.succeeded(username, _client_ip())
-                session.clear()  # a fresh session on sign-in (no fixation)
-                sessions.start(operator)
-                login_user(operator)
-                audit.record("auth.login", "success")
-                target = local_path(form.next.data) or url_for("entries.list")
-                return redirect(target, 303)
-            unknown = f"unknown username ({len(username)} characters)"
-            audit.record(
-                "auth.login", "failure", message="wrong password" if known else unknown,
-                operator_override=who,
-            )  # fmt: skip
-            form.form_errors.append("Unknown username or wrong password.")
-            status = 401
+        operator, status, lockout = _check_credentials(form)
+        if operator is not None:
+            _sign_in(operator)
+            target = local_path(form.next.data) or url_for("entries.list")
+            return redirect(target, 303)
     elif request.method == "POST":
         status = 422
     form.password.data = ""
     response = render("auth/login.html", form=form, status=status)
-    if status == 429:
+    return _retry_after(response, lockout)
+
+
+def _check_credentials(form: LoginForm | ResumeForm) -> tuple[Operator | None, int, Lockout | None]:
+    """The operator whose username and password ``form`` holds, throttled and audited;
+    otherwise None, the status to answer (401, or 429 when locked out) and the lockout,
+    with the message added to the form's errors."""
+    username = operators.normalize_username(form.username.data)
+    cfg = current_app.config
+    known = operators.find(username) is not None
+    # counted before the password is checked: concurrent guesses cannot pass the limit
+    lockout = throttle.attempt(
+        username, _client_ip(), known=known, max_failures=cfg["LOGIN_MAX_FAILURES"],
+        window=cfg["LOGIN_LOCKOUT_SECONDS"],
+    )  # fmt: skip
+    who = _who(username, known)
+    if lockout:
+        audit.record("auth.login", "refused", message=lockout.message, operator_override=who)
+        form.form_errors.append(lockout.message)
+        return None, 429, lockout
+    operator = operators.authenticate(username, form.password.data)
+    if operator is not None:
+        return operator, 200, None
+    unknown = f"unknown username ({len(username)} characters)"
+    audit.record(
+        "auth.login", "failure", message="wrong password" if known else unknown,
+        operator_override=who,
+    )  # fmt: skip
+    form.form_errors.append("Unknown username or wrong password.")
+    return None, 401, None
+
+
+def _sign_in(operator: Operator) -> None:
+    throttle.succeeded(operator.username, _client_ip())
+    session.clear()  # a fresh session on sign-in (no fixation)
+    sessions.start(operator)
+    login_user(operator)
+    audit.record("auth.login", "success")
+
+
+def _retry_after(response: Response, lockout: Lockout | None) -> Response:
+    if lockout is not None:
         response.headers["Retry-After"] = str(lockout.retry_after)
     return response
 
@@ -70,6 +107,64 @@ def _who(username: str, known: bool) -> dict[str, str]:
     if known:
         return {"operator": username[:64]}
     return {"operator": "unknown:" + audit.audit_log().fingerprint("username", username)[:16]}
+
+
+@bp.post("/login/resume")
+def resume():
+    """The sign-in dialog (static/js/idle.js): the login form's checks and throttling, but
+    only for the operator the page belongs to, whose unsent work the page then resends.
+    204 with the new CSRF token on success; otherwise the dialog's form with the message."""
+    form = ResumeForm(prefix=RESUME_PREFIX)
+    status, lockout = 200, None
+    if form.validate_on_submit():
+        expected = operators.normalize_username(form.expect.data)
+        username = operators.normalize_username(form.username.data)
+        if username != expected:
+            known = operators.find(username) is not None
+            audit.record(
+                "auth.login", "refused", operator_override=_who(username, known),
+                message=f"sign-in dialog of a page of {expected[:64]}",
+            )  # fmt: skip
+            form.form_errors.append(
+                f"This page holds unsaved work of {expected}: sign in as {expected} to save "
+                f"it. To work as {username}, go to the sign-in page (what is typed on this "
+                "page is then lost)."
+            )
+            status = 403
+        else:
+            operator, status, lockout = _check_credentials(form)
+            if operator is not None:
+                if current_user.is_authenticated:  # signed in meanwhile in another tab
+                    sessions.end_current()
+                    logout_user()
+                _sign_in(operator)
+                response = make_response("", 204)
+                # the form cached the old session's token for this request: make a new one
+                g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+                response.headers[CSRF_HEADER] = generate_csrf()
+                response.headers["Cache-Control"] = "no-store"
+                return response
+    else:
+        status = 422
+    form.password.data = ""
+    return _retry_after(resume_form(form, status), lockout)
+
+
+def resume_form(form: FlaskForm | None = None, status: int = 200) -> Response:
+    """The dialog's form alone (the ``signin_form`` block of templates/auth/_idle.html)."""
+    html = render_block("auth/_idle.html", "signin_form", signin=form or new_resume_form())
+    response = make_response(html, status)
+    response.headers[SIGN_IN_FORM_HEADER] = "1"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def new_resume_form() -> ResumeForm:
+    """The dialog's form as a page renders it: prefilled with who is signed in."""
+    form = ResumeForm(prefix=RESUME_PREFIX, formdata=None)
+    if current_user.is_authenticated:
+        form.username.data = form.expect.data = current_user.username
+    return form
 
 
 @bp.post("/logout")

@@ -1,14 +1,40 @@
 """Who is signed in: the flask-login user loader over server-side sessions
-(:mod:`app.services.sessions`), idle and absolute timeouts, role checks, the sudo window."""
+(:mod:`app.services.sessions`), idle and absolute timeouts, role checks, the sudo window.
+
+Idle sign-out never loses an edit (static/js/idle.js, templates/auth/_idle.html):
+
+* every answer to a signed-in request says how long the session has left without activity
+  (``X-Session-Seconds-Left``); the page warns before the end, and its "Stay signed in"
+  (or typing in a form) POSTs ``/session/keep-alive``. ``GET /session/status`` and requests
+  sent with ``X-Background-Refresh: 1`` report the time left without counting as activity.
+* a request of the page (htmx or its script: ``X-Sign-In-Dialog: 1``), e.g. an editor's
+  Save, sent after the session ended is answered 401 with ``X-Sign-In-Required`` instead of
+  a redirect: the page signs in again in place (``POST /login/resume``) and resends it.
+  Requests without the header (plain forms, other clients) keep the redirect to /login.
+  Secrets typed into the form are named in ``X-Sign-In-Retype``: the page blanks them and
+  asks for them again.
+* the CSRF token survives the idle sign-out (the page's forms stay valid until sign-in).
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, request, url_for
-from flask_login import current_user, logout_user
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required, logout_user
 
 from app.auth import bp
 from app.extensions import login_manager
@@ -23,6 +49,14 @@ login_manager.session_protection = "strong"
 
 #: htmx requests that refresh on a timer send this header; they do not count as activity.
 BACKGROUND_HEADER = "X-Background-Refresh"
+#: sent by the page's script: it signs in again in place (answer 401, not a redirect)
+DIALOG_HEADER = "X-Sign-In-Dialog"
+#: on a 401 answered in place: why the session ended ("idle", "absolute" or "signed-out")
+SIGN_IN_HEADER = "X-Sign-In-Required"
+#: on that 401: the secrets typed into the refused form, {"names": [...], "labels": [...]}
+RETYPE_HEADER = "X-Sign-In-Retype"
+#: on every answer to a signed-in request: seconds until the idle (or absolute) end
+SECONDS_LEFT_HEADER = "X-Session-Seconds-Left"
 
 
 @login_manager.user_loader
@@ -41,9 +75,25 @@ def load_user(user_id: str):
 
 
 @login_manager.unauthorized_handler
-def unauthorized(message: str | None = None):
-    """Send the browser to the login page; htmx requests get ``HX-Redirect``, not a swap."""
-    flash(message or login_manager.login_message, "info")
+def unauthorized(
+    message: str | None = None, reason: str = "signed-out", in_place: bool = True
+) -> Any:
+    """Send the browser to the login page; htmx requests get ``HX-Redirect``, not a swap.
+
+    A request of a page that signs in again in place (``DIALOG_HEADER``: its Save, a
+    keep-alive...) is answered 401 with ``SIGN_IN_HEADER`` instead (unless ``in_place`` is
+    False): the page keeps what was typed and shows the sign-in dialog."""
+    message = message or login_manager.login_message
+    if in_place and _signs_in_in_place():
+        response = make_response(message, 401)
+        response.headers[SIGN_IN_HEADER] = reason
+        response.headers["Content-Type"] = "text/plain; charset=utf-8"
+        response.headers["Cache-Control"] = "no-store"
+        retype = _typed_secrets()
+        if retype["names"]:
+            response.headers[RETYPE_HEADER] = json.dumps(retype)
+        return response
+    flash(message, "info")
     target = request.full_path.rstrip("?") if request.method == "GET" else request.referrer
     if sent_by_htmx():
         target = request.headers.get("HX-Current-URL") or target
@@ -53,6 +103,41 @@ def unauthorized(message: str | None = None):
     return redirect(login_url, 302 if request.method == "GET" else 303)
 
 
+def _signs_in_in_place() -> bool:
+    """The request came from a page that signs in again in place (static/js/idle.js sends
+    the header with every htmx request and its own); others keep the redirect."""
+    return request.headers.get(DIALOG_HEADER) == "1"
+
+
+def _typed_secrets() -> dict[str, list[str]]:
+    """The secret inputs filled in the refused form (input names, and the labels its
+    ``retype`` field takes): the console never sends a typed secret back, so the page blanks
+    them and asks for them again rather than keeping them across the sign-in."""
+    from app.entries.edit_forms import SECTIONS
+    from app.entries.forms import EntryForm
+
+    found: dict[str, list[str]] = {"names": [], "labels": []}
+    args = request.view_args or {}
+    if request.endpoint == "entries.save_section" and args.get("section") in SECTIONS:
+        form_class: type = SECTIONS[args["section"]]
+    elif request.endpoint == "entries.new" and request.method == "POST":
+        form_class = EntryForm
+    else:
+        return found
+    form = form_class(formdata=request.form, meta={"csrf": False})
+    typed = {field.name: field.data for field in form}
+    found["labels"] = list(form.forget_secrets())
+    found["names"] = [field.name for field in form if field.data != typed[field.name]]
+    return found
+
+
+def _duration(seconds: float) -> str:
+    if seconds % 60:
+        return f"{int(seconds)} seconds"
+    minutes = int(seconds // 60)
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"
+
+
 @bp.before_app_request
 def enforce_idle_timeout() -> Any:
     if request.endpoint in (None, "static") or not current_user.is_authenticated:
@@ -60,16 +145,80 @@ def enforce_idle_timeout() -> Any:
     row = sessions.current()
     why = sessions.ending(row) if row is not None else "absolute"
     if why is not None:
+        # the page's forms keep their CSRF token: what was typed can be sent after sign-in
+        csrf_key = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+        csrf_secret = session.get(csrf_key)
         sessions.end_current()
         logout_user()
+        if csrf_secret:
+            session[csrf_key] = csrf_secret
         if why == "idle":
-            minutes = current_app.config["IDLE_TIMEOUT_SECONDS"] // 60
-            return unauthorized(f"You were signed out after {minutes} minutes without activity.")
+            idle = _duration(current_app.config["IDLE_TIMEOUT_SECONDS"])
+            return unauthorized(f"You were signed out after {idle} without activity.", why)
         hours = current_app.config["SESSION_HOURS"]
-        return unauthorized(f"Your session ended after {hours:g} hours; please sign in again.")
-    if row is not None and request.headers.get(BACKGROUND_HEADER) != "1":
+        return unauthorized(f"Your session ended after {hours:g} hours; please sign in again.", why)
+    if row is not None and _counts_as_activity():
         sessions.touch(row)
     return None
+
+
+def _counts_as_activity() -> bool:
+    """Timed refreshes and the page's own checks of the time left do not keep a session."""
+    return request.headers.get(BACKGROUND_HEADER) != "1" and request.endpoint != "auth.status"
+
+
+@bp.after_app_request
+def tell_when_the_session_ends(response: Response) -> Response:
+    if request.endpoint in (None, "static") or not current_user.is_authenticated:
+        return response
+    row = sessions.current()
+    if row is not None:
+        response.headers[SECONDS_LEFT_HEADER] = str(sessions.seconds_left(row))
+    return response
+
+
+@bp.post("/session/keep-alive")
+@login_required
+def keep_alive() -> Response:
+    """ "Stay signed in", or typing in a form: activity without leaving the page."""
+    row = sessions.current()
+    if row is not None:
+        sessions.touch(row, force=True)
+    return _no_content()
+
+
+@bp.get("/session/status")
+@login_required
+def status() -> Response:
+    """The time left (``SECONDS_LEFT_HEADER``), without counting as activity."""
+    return _no_content()
+
+
+def _no_content() -> Response:
+    response = make_response("", 204)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def idle_settings() -> dict[str, int]:
+    """What the page's countdown needs (templates/auth/_idle.html): seconds left, when to
+    warn (two minutes before, at most half the timeout), how often typing keeps the
+    session (once a minute, at least three times per timeout)."""
+    cfg = current_app.config
+    timeout = int(cfg["IDLE_TIMEOUT_SECONDS"])
+    row = sessions.current()
+    return {
+        "seconds_left": sessions.seconds_left(row) if row is not None else 0,
+        "warn": min(int(cfg.get("IDLE_WARNING_SECONDS", 120)), timeout // 2),
+        "keepalive": max(1, min(60, timeout // 3)),
+    }
+
+
+@bp.app_context_processor
+def _idle_context() -> dict[str, Any]:
+    from app.auth.routes import new_resume_form
+
+    return {"idle_settings": idle_settings, "idle_signin_form": new_resume_form}
 
 
 def role_required(minimum: Role) -> Callable:
@@ -120,7 +269,11 @@ def _sign_out_after_guessing() -> None:
     audit.record("auth.logout", "success", message="too many wrong password re-entries")
     sessions.end_current()
     logout_user()
-    abort(unauthorized("Too many wrong passwords: you were signed out. Sign in again."))
+    abort(
+        unauthorized(
+            "Too many wrong passwords: you were signed out. Sign in again.", in_place=False
+        )
+    )
 
 
 def start_sudo() -> None:

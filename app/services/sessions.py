@@ -78,11 +78,20 @@ def ending(row: OperatorSession, now: datetime | None = None) -> str | None:
     return None
 
 
-def touch(row: OperatorSession) -> None:
-    """Record activity (at most every ``TOUCH_SECONDS``)."""
+def touch(row: OperatorSession, force: bool = False) -> None:
+    """Record activity (at most every ``TOUCH_SECONDS``, or a twentieth of a short idle
+    timeout; ``force``: now, as a keep-alive does)."""
     now = utcnow()
-    if (now - row.last_seen_at).total_seconds() >= TOUCH_SECONDS:
+    every = min(TOUCH_SECONDS, current_app.config["IDLE_TIMEOUT_SECONDS"] // 20)
+    if force or (now - row.last_seen_at).total_seconds() >= every:
         _set(row, last_seen_at=now)
+
+
+def seconds_left(row: OperatorSession, now: datetime | None = None) -> int:
+    """Seconds until ``row`` ends without further activity (idle or absolute, the sooner)."""
+    now = now or utcnow()
+    idle = current_app.config["IDLE_TIMEOUT_SECONDS"] - (now - row.last_seen_at).total_seconds()
+    return max(0, int(min(idle, (row.expires_at - now).total_seconds())))
 
 
 def _set(row: OperatorSession, **values: object) -> None:
