@@ -93,8 +93,10 @@ def unauthorized(
         if retype["names"]:
             response.headers[RETYPE_HEADER] = json.dumps(retype)
         return response
-    flash(message, "info")
     target = request.full_path.rstrip("?") if request.method == "GET" else request.referrer
+    if message != login_manager.login_message or local_path(target) not in (None, "/"):
+        # the home page opened signed out needs no notice: the sign-in page says it all
+        flash(message, "info")
     if sent_by_htmx():
         target = request.headers.get("HX-Current-URL") or target
     login_url = url_for("auth.login", next=local_path(target))

@@ -11,7 +11,12 @@ def test_operator_signs_in_sees_entries_and_signs_out(page, live_server, auth):
     auth.create("olga", "editor")
     page.goto(live_server.url + "/entries")
     expect(page).to_have_url(re.compile(r"/login\?next="))
-    expect(page.get_by_text("Please sign in to continue.")).to_be_visible()
+    notice = page.get_by_text("Please sign in to continue.")
+    expect(notice).to_be_visible()
+    # the notice sits right above the card, not apart from it
+    card = page.locator(".auth-card").bounding_box()
+    box = notice.bounding_box()
+    assert 0 <= card["y"] - (box["y"] + box["height"]) <= 24, (box, card)
     page.get_by_label("Username").fill("olga")
     page.get_by_label("Password").fill(auth.PASSWORD)
     page.get_by_role("button", name="Sign in").click()
@@ -25,6 +30,13 @@ def test_operator_signs_in_sees_entries_and_signs_out(page, live_server, auth):
     expect(page).to_have_url(re.compile(r"/login$"))
     expect(page.get_by_text("You are signed out.")).to_be_visible()
     assert page.console_errors == []  # no CSP violations, no script errors
+
+
+def test_a_first_visit_to_the_home_page_gets_no_notice(page, live_server):
+    page.goto(live_server.url + "/")
+    expect(page).to_have_url(re.compile(r"/login"))
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.get_by_text("Please sign in to continue.")).to_have_count(0)
 
 
 def test_wrong_password_shows_message_and_keeps_username(page, live_server, auth):
