@@ -12,6 +12,7 @@ import pytest
 
 from app.qoder import Credential
 from app.sandbox.qoder import seed as qoder_seed
+from tests.compare_support import assert_differs_as_seeded
 
 A, B = "Production MCP", "Staging MCP"
 ATTRIBUTES = ("type", "protocol", "status")
@@ -72,15 +73,8 @@ def test_the_pair_differs_exactly_as_seeded(qoder, qbox, seeded):
     qbox.shape = "flat"  # the shape that serves the protocol
     a, b = read_pair(qoder, seeded)
     assert len(a) == len(b) == 9
-    assert set(a) - set(b) == ONLY_A and set(b) - set(a) == ONLY_B
-    differences = {
-        k: [attr for attr in ATTRIBUTES if values(a[k])[attr] != values(b[k])[attr]]
-        for k in set(a) & set(b)
-    }
-    assert {k for k, diff in differences.items() if not diff} == SAME
-    assert {k: diff for k, diff in differences.items() if diff} == {
-        k: [attr] for k, attr in CHANGED.items()
-    }
+    assert_differs_as_seeded(a, b, values, ATTRIBUTES, only_a=ONLY_A, only_b=ONLY_B,
+                             same=SAME, changed=CHANGED)  # fmt: skip
 
 
 def test_each_difference_side_by_side(qoder, qbox, seeded):

@@ -13,6 +13,7 @@ from app.r4 import ItemSummary, verify_item_detail, verify_item_list
 from app.sandbox.r4 import seed as r4_seed
 from app.sandbox.r4.store import R4Store
 from app.sandbox.r4.vaults import VaultModel
+from tests.compare_support import assert_differs_as_seeded
 
 ATTRIBUTES = ("type", "websites", "field_count", "group")
 # The expected comparison, written out here (not derived from the seed's specs).
@@ -92,15 +93,8 @@ def test_both_vaults_are_listed_and_their_checkpoints_verify(r4, r4box):
 def test_the_pair_differs_exactly_as_seeded(r4, r4box):
     a, b = read_pair(r4, r4box)
     assert len(a) == len(b) == 12
-    assert set(a) - set(b) == ONLY_A and set(b) - set(a) == ONLY_B
-    differences = {
-        k: [attr for attr in ATTRIBUTES if values(a[k])[attr] != values(b[k])[attr]]
-        for k in set(a) & set(b)
-    }
-    assert {k for k, diff in differences.items() if not diff} == SAME
-    assert {k: diff for k, diff in differences.items() if diff} == {
-        k: [attr] for k, attr in CHANGED.items()
-    }
+    assert_differs_as_seeded(a, b, values, ATTRIBUTES, only_a=ONLY_A, only_b=ONLY_B,
+                             same=SAME, changed=CHANGED)  # fmt: skip
 
 
 def test_each_difference_side_by_side(r4, r4box):
