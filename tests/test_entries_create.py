@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.conftest import unique
-from tests.entries_support import csrf, fetch, hx, make_entry
+from tests.entries_support import csrf, fetch, hx, input_value, make_entry
 
 
 def _form(**overrides):
@@ -109,14 +109,18 @@ def test_invalid_input_gets_messages_beside_fields_and_keeps_typed_values(client
     assert "too short" in errors["tfa_secret"]
     assert "at least 1" in errors["max_concurrency"]
     assert "two-letter" in errors["proxy_value"]
-    assert "PostgreSQL interval" in errors["expiry_time_from_last_use"]
+    assert "not a duration" in errors["expiry_time_from_last_use"]
     assert "Not valid JSON" in errors["cookies"]
-    # typed values stay, secrets are asked for again and the form says so
+    # typed values stay (the username too), the password and TFA secret are asked for
+    # again and the form says so
     assert f'value="{data["permissioned_user_id"]}"' in html
     assert 'value="http://localhost:3000"' in html and 'value="Narnia"' in html
     assert "[not json" in html
-    assert "nora@example.com" not in html and "S0me p" not in html
-    assert "enter the username, password, TFA secret again" in html
+    assert input_value(html, "user_name") == "nora@example.com"
+    assert "S0me p" not in html and 'value="short"' not in html
+    assert input_value(html, "password") == "" and input_value(html, "tfa_secret") == ""
+    assert "enter the password, TFA secret again" in html
+    assert input_value(html, "retype") == "Password,TFA secret"
     # nothing was sent upstream
     assert fetch_or_none(sandbox, data) is None
     assert before  # the list was reachable before
@@ -141,7 +145,7 @@ def fetch_or_none(sandbox, data):
     ("overrides", "field", "fragment"),
     [
         ({"permissioned_user_id": ""}, "permissioned_user_id", "Enter the permissioned user id"),
-        ({"domain": "portal.example.com"}, "domain", "full URL"),
+        ({"domain": "ftp://portal.example.com"}, "domain", "full URL"),
         ({"tfa_method": "AUTHENTICATOR"}, "tfa_secret", "needs its TFA secret"),
         ({"max_concurrency": "3"}, "max_concurrency", "only when multiple sessions"),
         ({"proxy_setting": "static", "proxy_value": "10.1.2.3"}, "proxy_value", "public address"),
@@ -252,4 +256,89 @@ def test_interval_preview(client, auth):
     assert "= 1 h 30 min" in ok.get_data(as_text=True)
     bad = client.get("/entries/interval-preview?expiry_time_from_last_use=%3Cb%3Esoon")
     text = bad.get_data(as_text=True)
-    assert "not a PostgreSQL interval" in text and "<b>" not in text
+    assert "not a duration" in text and "<b>" not in text
+
+
+def _autofocused(html):
+    """The ids of the inputs that carry ``autofocus``."""
+    return [
+        re.search(r'\bid="([^"]+)"', tag)[1]
+        for tag in re.findall(r"<(?:input|select|textarea)\b[^>]*>", html)
+        if re.search(r"\bautofocus\b", tag)
+    ]
+
+
+def test_the_first_field_is_focused_and_after_a_422_the_first_error(client, auth):
+    auth.login("eda", "editor")
+    html = client.get("/entries/new").get_data(as_text=True)
+    assert _autofocused(html) == ["permissioned_user_id"]
+    assert re.search(r'<form id="entry-form"[^>]*data-focus-first-error', html)
+    # errors on the domain and further down: the domain (the first on the page) is focused
+    response = _post(client, _form(domain="http://localhost:3000", max_concurrency="0"), True)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and _autofocused(html) == ["domain"]
+    assert re.search(r'<input[^>]*aria-invalid="true"[^>]*id="domain"', html)
+    # an error only in a later section (the session expiry, drawn by a shared macro)
+    html = _post(client, _form(expiry_time_from_last_use="whenever"), True).get_data(True)
+    assert _autofocused(html) == ["expiry_time_from_last_use"]
+    # an error in the collapsed Advanced card opens it
+    html = _post(client, _form(user_agent="bad\x01agent"), True).get_data(True)
+    assert _autofocused(html) == ["user_agent"]
+    assert re.search(r'<details class="card advanced-card" open>', html)
+
+
+def test_the_username_is_kept_exactly_as_typed_and_nothing_else_secret(client, auth, sandbox):
+    auth.login("eda", "editor")
+    typed = '  "nora" <b>&amp; co</b>\u00e9 '
+    data = _form(
+        user_name=typed,
+        domain="http://localhost:3000",
+        tfa_method="AUTHENTICATOR",
+        tfa_secret="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+        proxy_setting="custom",
+        proxy_value="socks5://agent:Pr0xyPw@proxy.example.net:1080",
+    )
+    html = _post(client, data, htmx=True).get_data(as_text=True)
+    assert input_value(html, "user_name") is not None
+    import html as html_lib
+
+    assert html_lib.unescape(input_value(html, "user_name")) == typed  # byte for byte
+    assert "<b>&amp; co</b>" not in html  # rendered as text, never as markup
+    for secret in ("S0me pässwörd", "JBSWY3DPEHPK3PXP", "Pr0xyPw"):
+        assert secret not in html, secret
+    assert "enter the password, TFA secret, proxy URL again" in html
+
+
+def test_the_password_is_asked_again_before_the_entry_is_created(client, auth, sandbox):
+    auth.login("eda", "editor")
+    data = _form(domain="http://localhost:3000")
+    html = _post(client, data, htmx=True).get_data(as_text=True)
+    retype = input_value(html, "retype")
+    assert retype == "Password"
+    # fixed the domain but not the password: refused, so the entry is not made without it
+    again = _post(client, {**data, "domain": "https://portal.example-new.com",
+                           "password": "", "retype": retype}, htmx=True)  # fmt: skip
+    errors = dict(_errors(again.get_data(as_text=True)))
+    assert again.status_code == 422
+    assert errors["password"] == "Enter the password again (it was not kept)."
+    assert input_value(again.get_data(as_text=True), "retype") == "Password"  # still owed
+    assert fetch_or_none(sandbox, {**data, "domain": "https://portal.example-new.com"}) is None
+    done = _post(client, {**data, "domain": "https://portal.example-new.com", "retype": retype},
+                 htmx=True)  # fmt: skip
+    assert done.status_code == 204
+    entry = fetch(sandbox, data["permissioned_user_id"], "https://portal.example-new.com")
+    assert entry.password == data["password"] and entry.user_name == data["user_name"]
+
+
+def test_a_bare_host_gets_https_and_the_form_shows_it(client, auth, sandbox):
+    auth.login("eda", "editor")
+    # after a round trip (another field is wrong) the domain shows as it will be sent
+    data = _form(domain="portal.example-bare.com", max_concurrency="0")
+    html = _post(client, data, htmx=True).get_data(as_text=True)
+    assert "domain" not in dict(_errors(html))
+    assert input_value(html, "domain") == "https://portal.example-bare.com"
+    assert "https:// was added in front of the host you typed." in html
+    response = _post(client, {**data, "max_concurrency": ""})
+    assert response.status_code == 303
+    entry = fetch(sandbox, data["permissioned_user_id"], "https://portal.example-bare.com")
+    assert entry.domain == "https://portal.example-bare.com"

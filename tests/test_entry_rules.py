@@ -18,10 +18,24 @@ def test_valid_domains_are_kept_as_typed(value):
 
 
 @pytest.mark.parametrize(
+    ("typed", "sent"),
+    [
+        ("portal.example.com", "https://portal.example.com"),
+        (" Portal.Example.com/login?x=1 ", "https://Portal.Example.com/login?x=1"),
+        ("203.0.113.7:8443", "https://203.0.113.7:8443"),
+        ("app.example.co.uk:8443/a", "https://app.example.co.uk:8443/a"),
+        ("[2001:db8::1]:8443", "https://[2001:db8::1]:8443"),
+    ],
+)
+def test_a_bare_host_gets_https(typed, sent):
+    assert rules.domain(typed) == sent
+
+
+@pytest.mark.parametrize(
     ("value", "fragment"),
     [
         ("", "Enter the domain"),
-        ("portal.example.com", "full URL"),
+        ("mailto:portal@example.com", "full URL"),
         ("ftp://portal.example.com", "full URL"),
         ("https://localhost:3000", "localhost is rejected"),
         ("https://app.localhost", "localhost is rejected"),
@@ -63,7 +77,7 @@ def test_intervals_are_normalised_and_empty_means_no_expiry():
     assert rules.interval("90 minutes") == "01:30:00"
     assert rules.interval("7 days 00:00:00") == "7 days"
     assert rules.interval("") is None
-    with pytest.raises(RuleError, match="PostgreSQL interval"):
+    with pytest.raises(RuleError, match="not a duration"):
         rules.interval("tomorrow")
 
 
@@ -204,9 +218,20 @@ def test_more_valid_domains(value):
         ("https://exa mple.com", "The domain must not contain spaces."),
         ("https://exa\u00a0mple.com", "The domain must not contain spaces."),
         (
-            "portal.example.com",
+            "javascript:alert(1)",
             "The domain must be a full URL starting with https:// (or http://).",
         ),
+        (
+            "https:/portal.example.com",
+            "The domain must be a full URL starting with https:// (or http://).",
+        ),
+        (
+            "user:pw@portal.example.com",
+            "The domain must be a full URL starting with https:// (or http://).",
+        ),
+        ("localhost:3000", "localhost is rejected by CloudCruise; use http://127.0.0.1:<port>."),
+        ("intranet", "“intranet” is not a valid host name."),
+        ("[::1", "The domain URL has an invalid host name."),
         (
             "ftp://portal.example.com",
             "The domain must be a full URL starting with https:// (or http://).",
@@ -398,7 +423,7 @@ def test_interval_none_and_messages():
     assert rules.interval("   ") is None
     assert rules.interval(" 2 hours ") == "02:00:00"
     assert _message(rules.interval, "tomorrow") == (
-        "“tomorrow” is not a PostgreSQL interval; try 01:30:00, 90 minutes or 7 days."
+        "“tomorrow” is not a duration: enter one like 01:30:00, 90 minutes or 7 days."
     )
     # below a microsecond it would be sent as 00:00:00, a zero interval
     assert _message(rules.interval, "0.4 us") == "The interval must be at least one microsecond."

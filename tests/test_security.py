@@ -37,6 +37,7 @@ ROLES = {
     "entries.bulk_choose": "editor",
     "entries.bulk_preview": "editor",
     "entries.bulk_apply": "editor",
+    "entries.bulk_results": "editor",
     "audit.index": "editor",
     "audit.detail": "editor",
     "audit.entry_history": "editor",

@@ -22,6 +22,7 @@ DUPLICATE = "An entry for this permissioned user id and domain already exists."
 
 
 def _render_form(form: EntryForm, status: int = 200, **extra):
+    form.focus()  # the first field, or after a 422 the first with an error
     return render("entries/new.html", block="form", status=status, form=form, **extra)
 
 

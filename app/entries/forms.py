@@ -13,6 +13,7 @@ from typing import Any
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    HiddenField,
     PasswordField,
     RadioField,
     SelectChoice,
@@ -162,6 +163,23 @@ class EntryForm(SessionFields, ConcurrencyFields, FlaskForm):
         label("user_agent"),
         validators=[Rule(lambda v: rules.plain_text(v, "The user agent", 1024))],
     )
+    #: labels of the secrets a previous answer asked to be typed again (see forget_secrets)
+    retype = HiddenField()
+
+    #: the fields in the order the page shows them: the first with an error gets the focus
+    PAGE_ORDER = (
+        "permissioned_user_id", "domain", "user_alias", "source", "user_name", "password",
+        "secret_provider_id", "secret_ref", "secret_cache_ttl_seconds", "tfa_method",
+        "tfa_secret", "persist_cookies", "persist_local_storage", "persist_session_storage",
+        "expiry_time_from_last_use", "expiry_time_from_session_data_set",
+        "cookie_domain_to_store", "skip_csrf_cookies", "cookies", "local_storage",
+        "session_storage", "allow_multiple_sessions", "max_concurrency",
+        "prevent_concurrency_during_login", "proxy_setting", "proxy_value", "user_agent",
+    )  # fmt: skip
+    #: the one secret sent back to the browser after an error (see forget_secrets)
+    KEPT_SECRET = "user_name"
+    #: set by validate when https:// was put in front of a bare host
+    domain_completed = False
 
     def set_providers(self, providers: list[dict[str, Any]], items: list[dict[str, Any]]) -> None:
         fill_provider_choices(self, providers, items)
@@ -186,7 +204,25 @@ class EntryForm(SessionFields, ConcurrencyFields, FlaskForm):
             if message not in field.errors:
                 field.errors.append(message)
             ok = False
+        if not provider and self._owed("password") and not self.password.data:
+            # asked for again after an error: creating the entry without it would drop it
+            self.password.errors.append("Enter the password again (it was not kept).")
+            ok = False
+        domain = getattr(self.domain, "clean", None)
+        if domain and domain != (self.domain.data or "").strip():
+            self.domain.data = domain  # "portal.example.com" shows as sent: https://…
+            self.domain_completed = True
         return ok
+
+    def _owed(self, name: str) -> bool:
+        """Whether an earlier answer asked for this secret to be typed again."""
+        return getattr(self, name).label.text in (self.retype.data or "").split(",")
+
+    def focus(self) -> None:
+        """Autofocus the first field with an error (in page order), else the first field:
+        on a full page the browser focuses it, on an htmx swap htmx does."""
+        name = next((n for n in self.PAGE_ORDER if self[n].errors), self.PAGE_ORDER[0])
+        self[name].render_kw = {**(self[name].render_kw or {}), "autofocus": True}
 
     def values(self) -> dict[str, Any]:
         """Cleaned values of every entry field (None where empty)."""
@@ -233,14 +269,19 @@ class EntryForm(SessionFields, ConcurrencyFields, FlaskForm):
 
     def forget_secrets(self) -> list[str]:
         """Blank the secret inputs before re-rendering (a typed secret is never sent back to
-        the browser); returns the labels that were typed."""
-        typed = []
+        the browser) and return the labels to type again: those typed now, and those still
+        owed from an earlier answer. The username alone is kept: it goes back into its
+        input exactly as typed (an identifier the operator needs to see, not a key)."""
+        owed = []
         for name in CREDENTIAL_FIELDS:
+            if name == self.KEPT_SECRET:
+                continue
             field = getattr(self, name)
-            if field.data:
-                typed.append(field.label.text)
+            if field.data or self._owed(name):
+                owed.append(field.label.text)
             field.data = ""
         if self.proxy_setting.data == "custom" and self.proxy_value.data:
-            typed.append(catalogue.short_label("proxy_value"))
+            owed.append(catalogue.short_label("proxy_value"))
             self.proxy_value.data = ""
-        return typed
+        self.retype.data = ",".join(owed)
+        return owed

@@ -50,16 +50,30 @@ def permissioned_user_id(value: Any) -> str:
     return text
 
 
+#: a scheme already typed (``mailto:``, ``ftp://``), as opposed to a host and port
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(?![0-9])")
+
+
 def domain(value: Any) -> str:
     """A valid http(s) URL with a real host: an IP address or a public host name (labels
     of letters, digits and inner hyphens, an alphabetic top-level domain). ``localhost``
-    and internal names are rejected as the API does, and so are credentials in the URL."""
+    and internal names are rejected as the API does, and so are credentials in the URL.
+
+    A bare host (``portal.example.com``, ``203.0.113.7:8443/login``) gets ``https://``
+    in front: the value returned (and sent) is the full URL."""
     text = _text(value, max_len=2048, what="The domain").strip()
     if not text:
         raise RuleError("Enter the domain, a URL such as https://portal.example.com.")
     if any(ch.isspace() for ch in text):
         raise RuleError("The domain must not contain spaces.")
-    parts = urlsplit(text)
+    if "://" not in text and not text.startswith("/") and not _SCHEME.match(text):
+        text = "https://" + text
+        if len(text) > 2048:
+            raise RuleError("The domain is too long (at most 2048 characters).")
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        raise RuleError("The domain URL has an invalid host name.") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise RuleError("The domain must be a full URL starting with https:// (or http://).")
     try:

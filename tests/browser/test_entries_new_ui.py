@@ -24,12 +24,14 @@ def _open_form(page, live_server, auth, username: str) -> None:
 
 
 def _field(page, label: str):
-    return page.get_by_label(label, exact=True)
+    # inside the form: the page may hold other inputs with these labels (a sign-in dialog)
+    return page.locator("#entry-form").get_by_label(label, exact=True)
 
 
 def _error_beside(page, label: str):
     """The error message in the same form field as the input labelled ``label``."""
-    return page.locator(".field", has=_field(page, label)).locator(".field-error")
+    field = page.get_by_label(label, exact=True)
+    return page.locator("#entry-form .field", has=field).locator(".field-error")
 
 
 def test_editor_creates_an_entry_and_the_sdk_reads_back_exactly_what_was_typed(
@@ -82,6 +84,7 @@ def test_invalid_entry_shows_errors_beside_fields_keeps_input_and_creates_nothin
 ):
     pid = unique("bad")
     _open_form(page, live_server, auth, "edd")
+    expect(_field(page, "Permissioned user id")).to_be_focused()  # the first field
     _field(page, "Permissioned user id").fill(pid)
     _field(page, "Domain").fill("http://localhost:3000")
     _field(page, "Alias").fill("Kept alias")
@@ -112,15 +115,59 @@ def test_invalid_entry_shows_errors_beside_fields_keeps_input_and_creates_nothin
     expect(_field(page, "Alias")).to_have_value("Kept alias")
     expect(_field(page, "Max concurrent sessions")).to_have_value("0")
     expect(_field(page, "Allow multiple sessions")).to_be_checked()
-    expect(_field(page, "Username")).to_have_value("")
+    # the username is kept as typed; the password is asked for again, and the form says so
+    expect(_field(page, "Username")).to_have_value("typed-user@example.com")
     expect(_field(page, "Password")).to_have_value("")
     expect(page.get_by_role("status").filter(has_text="secrets are never sent back")).to_have_text(
-        re.compile(r"enter the username, password again")
+        re.compile(r"enter the password again\.")
     )
     assert "typed password" not in page.content()
+    # the first field with an error has the focus (htmx focuses it after the swap)
+    expect(_field(page, "Domain")).to_be_focused()
     expect(page).to_have_url(re.compile(r"/entries/new$"))
 
     everything = sdk_for(sandbox).vault.get(GetVaultEntriesFilters(decryptCredentials=False))
     assert [e for e in everything if e.permissioned_user_id == pid] == []
     # the 422 is by design (htmx swaps it in place); Chromium logs it, nothing else may appear
     assert page.console_errors == [UNPROCESSABLE]
+
+
+def test_a_bare_host_gets_https_and_the_password_is_typed_again(page, live_server, auth, sandbox):
+    pid = unique("bare")
+    _open_form(page, live_server, auth, "ede")
+    page.keyboard.type(pid)  # the first field has the focus
+    _field(page, "Domain").fill("portal.example-bare.com")
+    _field(page, "Username").fill("bare@example.com")
+    _field(page, "Password").fill("first password")
+    _field(page, "Allow multiple sessions").check()
+    _field(page, "Max concurrent sessions").fill("0")
+    page.get_by_role("button", name="Create entry").click()
+
+    # a round trip: the domain shows as it will be sent, with a word on why
+    max_sessions = _field(page, "Max concurrent sessions")
+    expect(max_sessions).to_have_attribute("aria-invalid", "true")
+    expect(max_sessions).to_be_focused()
+    expect(_field(page, "Domain")).to_have_value("https://portal.example-bare.com")
+    expect(_field(page, "Domain")).to_have_accessible_description(
+        "https:// was added in front of the host you typed."
+    )
+    expect(_error_beside(page, "Domain")).to_have_count(0)
+    expect(_field(page, "Username")).to_have_value("bare@example.com")
+    expect(_field(page, "Password")).to_have_value("")
+
+    # fixed the limit but forgot the password: asked for it, not created without it
+    max_sessions.fill("3")
+    page.get_by_role("button", name="Create entry").click()
+    expect(_error_beside(page, "Password")).to_have_text(
+        "Enter the password again (it was not kept)."
+    )
+    expect(_field(page, "Password")).to_be_focused()
+    page.keyboard.type("second password")
+    page.get_by_role("button", name="Create entry").click()
+
+    expect(page).to_have_url(re.compile(r"/entries/[0-9a-f-]{36}$"))
+    entry = fetch(sandbox, pid, "https://portal.example-bare.com")
+    assert entry.domain == "https://portal.example-bare.com"
+    assert (entry.user_name, entry.password) == ("bare@example.com", "second password")
+    assert (entry.allow_multiple_sessions, entry.max_concurrency) == (True, 3)
+    assert set(page.console_errors) <= {UNPROCESSABLE}
