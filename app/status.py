@@ -52,13 +52,12 @@ def _providers() -> list[tuple[providers.Provider, dict]]:
 @role_required(Role.ADMIN)
 def index():
     cfg = current_app.config
-    chain, checkpoint = audit_verify.verify_since_checkpoint(audit.audit_log())  # reads only
+    chain = audit_verify.page_state(audit.audit_log())  # reads only, as the audit log shows it
     return render(
         "status.html",
         providers=_providers(),
         database=_database(),
         chain=chain,
-        checkpoint=checkpoint,
         settings={
             "Idle sign-out": f"{cfg['IDLE_TIMEOUT_SECONDS'] // 60} min",
             "Reveal window after password re-entry": f"{cfg['SUDO_SECONDS'] // 60} min",

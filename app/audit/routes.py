@@ -29,7 +29,7 @@ from app.auth.session import reauthenticate, role_required, sudo_active
 from app.exports import csv_cell
 from app.extensions import db
 from app.models import AuditEvent, Role
-from app.services import audit, audit_checkpoints, audit_prune, audit_verify, operators
+from app.services import audit, audit_prune, audit_verify, operators
 from app.services.audit_store import COLUMNS, now_iso
 from app.web import is_htmx, render, sent_by_htmx
 
@@ -44,15 +44,7 @@ def _chain_status():
     the command line); a first (full) verification runs in the background, never here."""
     if not current_user.is_admin:
         return None
-    log = audit.audit_log()
-    running = audit_verify.full_verification_running()
-    full = audit_verify.last_full_verification()
-    if full is not None and not full.ok:  # a full walk found a break: keep showing it
-        return {"result": full, "checkpoint": None, "running": running}
-    if not audit_checkpoints.has_checkpoint(log):
-        return {"result": None, "checkpoint": None, "running": running}
-    result, checkpoint = audit_verify.verify_since_checkpoint(log)
-    return {"result": result, "checkpoint": checkpoint, "running": running}
+    return audit_verify.page_state(audit.audit_log())
 
 
 @bp.get("")

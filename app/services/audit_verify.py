@@ -47,6 +47,7 @@ from sqlalchemy.engine import Connection, Engine
 from app.models import AuditAnchor, AuditCheckpoint, AuditEvent
 from app.services.audit_checkpoints import (
     Checkpoint,
+    has_checkpoint,
     log_checkpoint,
     log_checkpoints,
     newest_row,
@@ -311,3 +312,17 @@ def start_full_verification(app: Any) -> bool:
 
     threading.Thread(target=work, name="audit-verify", daemon=True).start()
     return True
+
+
+def page_state(log_: AuditLog) -> dict[str, Any]:
+    """What the audit log and status pages show of the chain, read-only: a full walk's break
+    (kept until fixed), "not verified yet" before a first checkpoint, else the events after
+    the newest checkpoint verified now; and whether a full walk is running."""
+    running = full_verification_running()
+    full = last_full_verification()
+    if full is not None and not full.ok:
+        return {"result": full, "checkpoint": None, "running": running}
+    if not has_checkpoint(log_):
+        return {"result": None, "checkpoint": None, "running": running}
+    result, checkpoint = verify_since_checkpoint(log_)
+    return {"result": result, "checkpoint": checkpoint, "running": running}

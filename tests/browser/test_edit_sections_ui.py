@@ -740,3 +740,23 @@ def test_every_submit_button_is_disabled_while_a_retry_is_in_flight(
     expect(_value(card, "Max concurrent sessions")).to_have_text("5")
     assert _stored(sandbox, entry).max_concurrency == 5
     assert page.console_errors == [UNPROCESSABLE]
+
+
+def test_inputs_that_do_not_apply_are_hidden(page: Page, live_server, auth, sandbox):
+    """No proxy value for Random or No proxy; no limit while one session at a time."""
+    entry = make_entry(sandbox, permissioned_user_id=unique("edhide"))
+    _open_entry(page, live_server, auth, entry)
+    form = _edit(page, "proxy")
+    value = form.get_by_label("Proxy value")
+    form.get_by_label("Proxy mode").select_option("random")
+    expect(value).to_be_hidden()
+    form.get_by_label("Proxy mode").select_option("static")
+    expect(value).to_be_visible()
+    form.get_by_role("link", name="Cancel").click()
+    _in_view_mode(page, "proxy")
+    form = _edit(page, "concurrency")
+    limit = form.get_by_label("Max concurrent sessions")
+    expect(limit).to_be_hidden()
+    form.get_by_label("Allow multiple sessions").check()
+    expect(limit).to_be_visible()
+    assert page.console_errors == []
