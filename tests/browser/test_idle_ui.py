@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.conftest import sign_in
+from tests.browser.test_a11y import blocking_violations
 from tests.conftest import make_app, unique
 from tests.entries_support import fetch, make_entry
 
@@ -76,6 +77,7 @@ def test_the_warning_counts_down_and_stay_signed_in_keeps_the_session(page, live
     expect(warning).to_contain_text(re.compile(r"You will be signed out in 0:0[0-5]"))
     first = warning.locator("strong").inner_text()
     expect(warning.locator("strong")).not_to_have_text(first)  # a live countdown
+    assert blocking_violations(page) == []  # WCAG 2.2 AA with the warning showing
     warning.get_by_role("button", name="Stay signed in").click()
     expect(warning).to_be_hidden()
     time.sleep(IDLE - WARN + 1)  # past the end the session had before "Stay signed in"
@@ -102,6 +104,7 @@ def test_an_edit_left_open_is_saved_after_signing_in_again_in_place(
     expect(dialog).to_contain_text("What you typed is kept")
     expect(dialog.get_by_label("Username")).to_have_value("edna")
     expect(dialog.get_by_label("Password")).to_be_focused()
+    assert blocking_violations(page) == []  # WCAG 2.2 AA with the sign-in dialog open
     # someone else signing in here does not get edna's save
     dialog.get_by_label("Username").fill("mallory")
     dialog.get_by_label("Password").fill(auth.PASSWORD)
