@@ -11,7 +11,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from app.extensions import db
-from app.services import audit, audit_prune, audit_verify, operators
+from app.services import audit, audit_prune, audit_verify, operators, throttle
 from app.services.operators import OperatorError
 
 operator_cli = AppGroup("operator", help="Manage the operators who can sign in.")
@@ -99,6 +99,44 @@ def operator_disable(name: str) -> None:
         _fail(str(exc))
     _audit("operator.disable", operator, {"disabled": {"before": False, "after": True}})
     click.echo(f"Disabled operator {operator.username!r}; their sessions have ended.")
+
+
+@operator_cli.command("reset-password")
+@click.argument("name")
+def operator_reset_password(name: str) -> None:
+    """Give operator NAME a new generated password (printed once); their sessions end."""
+    try:
+        operator, password = operators.reset_password(name)
+    except OperatorError as exc:
+        _fail(str(exc))
+    _audit("operator.password_reset", operator, {"password": {"changed": True}})
+    click.echo(f"New password for {operator.username!r}: {password}")
+    click.echo("It is shown only this once; their open sessions have ended.")
+
+
+@operator_cli.command("enable")
+@click.argument("name")
+def operator_enable(name: str) -> None:
+    """Enable operator NAME again (after ``operator disable``)."""
+    try:
+        operator = operators.enable(name)
+    except OperatorError as exc:
+        _fail(str(exc))
+    _audit("operator.enable", operator, {"disabled": {"before": True, "after": False}})
+    click.echo(f"Enabled operator {operator.username!r}.")
+
+
+@operator_cli.command("unlock")
+@click.argument("name")
+def operator_unlock(name: str) -> None:
+    """Forget NAME's failed sign-ins and password re-entries, so they may sign in at once."""
+    try:
+        operator = operators.require(name)
+    except OperatorError as exc:
+        _fail(str(exc))
+    cleared = throttle.unlock(operator.username, operator.id)
+    _audit("operator.unlock", operator, {"failed_attempts": {"cleared": cleared}})
+    click.echo(f"Unlocked operator {operator.username!r} ({cleared} lockout counters cleared).")
 
 
 @audit_cli.command("verify")

@@ -1,4 +1,5 @@
-"""The operator CLI contract (README.md, Operating): create, list, set-role, disable, bootstrap."""
+"""The operator CLI contract (README.md, Operating): create, list, set-role, disable, enable,
+reset-password, unlock, bootstrap."""
 
 from __future__ import annotations
 
@@ -111,3 +112,48 @@ def test_bootstrap_creates_admin_once(app, runner):
     second = runner.invoke(args=["bootstrap"])
     assert second.exit_code == 0
     assert "Password:" not in second.output
+
+
+def test_reset_password_prints_a_new_one_and_ends_sessions(app, client, auth, runner):
+    auth.login("rita", "editor")
+    assert client.get("/entries").status_code == 200
+    result = runner.invoke(args=["operator", "reset-password", "Rita"])
+    assert result.exit_code == 0, result.output
+    password = re.search(r"New password for 'rita': (\S+)", result.output)[1]
+    assert "shown only this once" in result.output
+    assert client.get("/entries").status_code == 302  # their session ended
+    with app.app_context():
+        assert operators.authenticate("rita", password) is not None
+        assert operators.authenticate("rita", auth.PASSWORD) is None
+    missing = runner.invoke(args=["operator", "reset-password", "nobody"])
+    assert missing.exit_code == 1 and "No operator named 'nobody'" in missing.output
+
+
+def test_enable_undoes_disable(app, client, auth, runner):
+    auth.create("eno", "viewer")
+    assert runner.invoke(args=["operator", "disable", "eno"]).exit_code == 0
+    assert auth.login("eno", "viewer").status_code == 401
+    result = runner.invoke(args=["operator", "enable", "eno"])
+    assert result.exit_code == 0 and "Enabled operator 'eno'." in result.output
+    assert auth.login("eno", "viewer").status_code in (302, 303)
+    again = runner.invoke(args=["operator", "enable", "eno"])
+    assert again.exit_code == 1 and "is not disabled" in again.output
+
+
+def test_unlock_lets_a_locked_out_operator_sign_in_at_once(app, client, auth, runner):
+    auth.create("ulla", "viewer")
+    limit = app.config["LOGIN_MAX_FAILURES"]
+    for _ in range(limit + 1):
+        auth.login("ulla", "viewer", password="wrong-password-here")
+    assert auth.login("ulla", "viewer").status_code == 429  # locked out, even the right one
+    result = runner.invoke(args=["operator", "unlock", "ulla"])
+    assert result.exit_code == 0 and "Unlocked operator 'ulla'" in result.output
+    assert auth.login("ulla", "viewer").status_code in (302, 303)
+    with app.app_context():
+        from sqlalchemy import select
+
+        from app.extensions import db
+        from app.models import AuditEvent
+
+        actions = set(db.session.scalars(select(AuditEvent.action)))
+    assert {"operator.unlock"} <= actions

@@ -38,6 +38,9 @@ ADMIN_ACTIONS = {
     "operator.create": "Operator created",
     "operator.role_change": "Operator role changed",
     "operator.disable": "Operator disabled",
+    "operator.enable": "Operator enabled",
+    "operator.password_reset": "Operator password reset",
+    "operator.unlock": "Operator unlocked",
     "audit.export": "Audit log exported",
     "audit.pruned": "Audit log pruned",
 }

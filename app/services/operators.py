@@ -123,6 +123,32 @@ def disable(username: str) -> Operator:
     return operator
 
 
+def enable(username: str) -> Operator:
+    operator = _require(username)
+    if operator.disabled_at is None:
+        raise OperatorError(f"{operator.username!r} is not disabled.")
+    operator.disabled_at = None
+    db.session.commit()
+    return operator
+
+
+def reset_password(username: str) -> tuple[Operator, str]:
+    """A new generated password for ``username`` (shown once by the caller); their open
+    sessions end on every host."""
+    operator = _require(username)
+    password = passwords.generate_password()
+    operator.password_hash = passwords.hash_password(password)
+    operator.session_version += 1
+    sessions.end_all(operator.id)
+    db.session.commit()
+    return operator, password
+
+
+def require(username: str) -> Operator:
+    """The operator named ``username`` (:class:`OperatorError` if there is none)."""
+    return _require(username)
+
+
 def _require(username: str) -> Operator:
     operator = find(username)
     if operator is None:

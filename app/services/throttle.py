@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, case, delete, insert, literal, update
+from sqlalchemy import Table, case, delete, insert, literal, or_, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -114,6 +114,19 @@ def succeeded(username: str, ip: str) -> None:
             .where(_T.c.key == f"ip:{ip[:64]}", _T.c.count > 0)
             .values(count=_T.c.count - 1)
         )
+
+
+def unlock(username: str, operator_id: int | None) -> int:
+    """Forget the failed attempts counted against ``username`` (from every address) and its
+    password re-entries: the operator may sign in at once. Returns the keys cleared."""
+    engine = db.engine
+    assert engine is not None, "Database.init_app() has not run"
+    prefix = f"user:{username[:64]}|"
+    keys = [_T.c.key.startswith(prefix, autoescape=True)]
+    if operator_id is not None:
+        keys.append(_T.c.key == f"sudo:{operator_id}")
+    with engine.begin() as conn:
+        return int(conn.execute(delete(_T).where(or_(*keys))).rowcount or 0)
 
 
 def reauth_attempt(
