@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -76,67 +78,90 @@ def operator_list() -> None:
         click.echo(f"{op.username:<24} {op.role:<8} {status:<9} {last}")
 
 
+def _operator_change(
+    action: str,
+    change: Callable[[], Any],
+    record: Callable[[Any], dict],
+    said: Callable[[Any], str],
+) -> None:
+    """Run an operator change (its refusal printed, exit 1), audit it as the command line,
+    and say what was done. ``change`` returns the operator, or (operator, extra)."""
+    try:
+        result = change()
+    except OperatorError as exc:
+        _fail(str(exc))
+    operator = result[0] if isinstance(result, tuple) else result
+    _audit(action, operator, record(result))
+    click.echo(said(result))
+
+
 @operator_cli.command("set-role")
 @click.argument("name")
 @click.argument("role", type=ROLES)
 def operator_set_role(name: str, role: str) -> None:
     """Change the role of operator NAME."""
-    try:
-        operator, old = operators.set_role(name, role)
-    except OperatorError as exc:
-        _fail(str(exc))
-    _audit("operator.role_change", operator, {"role": {"before": old, "after": operator.role}})
-    click.echo(f"{operator.username!r}: role {old} → {operator.role}.")
+    _operator_change(
+        "operator.role_change",
+        lambda: operators.set_role(name, role),
+        lambda r: {"role": {"before": r[1], "after": r[0].role}},
+        lambda r: f"{r[0].username!r}: role {r[1]} → {r[0].role}.",
+    )
 
 
 @operator_cli.command("disable")
 @click.argument("name")
 def operator_disable(name: str) -> None:
     """Disable operator NAME; their open sessions end at once."""
-    try:
-        operator = operators.disable(name)
-    except OperatorError as exc:
-        _fail(str(exc))
-    _audit("operator.disable", operator, {"disabled": {"before": False, "after": True}})
-    click.echo(f"Disabled operator {operator.username!r}; their sessions have ended.")
-
-
-@operator_cli.command("reset-password")
-@click.argument("name")
-def operator_reset_password(name: str) -> None:
-    """Give operator NAME a new generated password (printed once); their sessions end."""
-    try:
-        operator, password = operators.reset_password(name)
-    except OperatorError as exc:
-        _fail(str(exc))
-    _audit("operator.password_reset", operator, {"password": {"changed": True}})
-    click.echo(f"New password for {operator.username!r}: {password}")
-    click.echo("It is shown only this once; their open sessions have ended.")
+    _operator_change(
+        "operator.disable",
+        lambda: operators.disable(name),
+        lambda _op: {"disabled": {"before": False, "after": True}},
+        lambda op: f"Disabled operator {op.username!r}; their sessions have ended.",
+    )
 
 
 @operator_cli.command("enable")
 @click.argument("name")
 def operator_enable(name: str) -> None:
     """Enable operator NAME again (after ``operator disable``)."""
-    try:
-        operator = operators.enable(name)
-    except OperatorError as exc:
-        _fail(str(exc))
-    _audit("operator.enable", operator, {"disabled": {"before": True, "after": False}})
-    click.echo(f"Enabled operator {operator.username!r}.")
+    _operator_change(
+        "operator.enable",
+        lambda: operators.enable(name),
+        lambda _op: {"disabled": {"before": True, "after": False}},
+        lambda op: f"Enabled operator {op.username!r}.",
+    )
+
+
+@operator_cli.command("reset-password")
+@click.argument("name")
+def operator_reset_password(name: str) -> None:
+    """Give operator NAME a new generated password (printed once); their sessions end."""
+    _operator_change(
+        "operator.password_reset",
+        lambda: operators.reset_password(name),
+        lambda _r: {"password": {"changed": True}},
+        lambda r: (
+            f"New password for {r[0].username!r}: {r[1]}\n"
+            "It is shown only this once; their open sessions have ended."
+        ),
+    )
 
 
 @operator_cli.command("unlock")
 @click.argument("name")
 def operator_unlock(name: str) -> None:
     """Forget NAME's failed sign-ins and password re-entries, so they may sign in at once."""
-    try:
+
+    def unlock() -> tuple[Any, int]:
         operator = operators.require(name)
-    except OperatorError as exc:
-        _fail(str(exc))
-    cleared = throttle.unlock(operator.username, operator.id)
-    _audit("operator.unlock", operator, {"failed_attempts": {"cleared": cleared}})
-    click.echo(f"Unlocked operator {operator.username!r} ({cleared} lockout counters cleared).")
+        return operator, throttle.unlock(operator.username, operator.id)
+
+    _operator_change(
+        "operator.unlock",
+        unlock,
+        lambda r: {"failed_attempts": {"cleared": r[1]}},
+        lambda r: f"Unlocked operator {r[0].username!r} ({r[1]} lockout counters cleared).",
+    )
 
 
 @audit_cli.command("verify")
