@@ -40,6 +40,16 @@ class Operator(UserMixin, Base):
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Bumped when the operator is disabled or their password changes: old sessions end.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
+    #: "local" (a password here) or "sso" (created and updated by OpenID Connect sign-in)
+    source: Mapped[str] = mapped_column(String(16), default="local", server_default="local")
+    #: the identity provider's ``iss`` and ``sub`` of an SSO operator ("iss|sub")
+    sso_subject: Mapped[str | None] = mapped_column(String(512), unique=True)
+    #: the TOTP secret, encrypted with a key kept outside the database (never plaintext here)
+    totp_secret: Mapped[str | None] = mapped_column(Text)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: a one-time password was set (created or reset by an admin): change it at sign-in
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_version}"
@@ -62,6 +72,36 @@ class Operator(UserMixin, Base):
     @property
     def is_admin(self) -> bool:
         return self.has_role(Role.ADMIN)
+
+
+class RecoveryCode(Base):
+    """A one-time recovery code of an operator's two-factor sign-in, stored hashed."""
+
+    __tablename__ = "operator_recovery_codes"
+    __table_args__ = (Index("ix_operator_recovery_codes_operator", "operator_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    operator_id: Mapped[int] = mapped_column(Integer)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class OperatorLink(Base):
+    """A one-time link an admin hands out: an invitation (set a first password) or a
+    password reset. Only the SHA-256 of its token is stored."""
+
+    __tablename__ = "operator_links"
+    __table_args__ = (Index("ix_operator_links_operator", "operator_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    operator_id: Mapped[int] = mapped_column(Integer)
+    purpose: Mapped[str] = mapped_column(String(16))  # invite | reset
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class OperatorSession(Base):
