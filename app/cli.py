@@ -135,7 +135,8 @@ def operator_enable(name: str) -> None:
 @operator_cli.command("reset-password")
 @click.argument("name")
 def operator_reset_password(name: str) -> None:
-    """Give operator NAME a new generated password (printed once); their sessions end."""
+    """Give operator NAME a new one-time password (printed once, changed at their next
+    sign-in); their sessions end."""
     _operator_change(
         "operator.password_reset",
         lambda: operators.reset_password(name),

@@ -125,6 +125,7 @@ def test_no_get_request_writes_to_the_database(app, client, auth):
         "field": sorted(SECRET_FIELDS),
         "filename": ["css/app.css"],
         "batch_id": ["0" * 32],  # an unknown batch: 404, and nothing written
+        "token": ["0" * 43],  # an unknown one-time link (/operators/invite/…): 410, nothing written
     }
     rules = [rule for rule in app.url_map.iter_rules() if "GET" in rule.methods]
     for rule in sorted(rules, key=lambda r: r.rule):

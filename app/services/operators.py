@@ -63,7 +63,11 @@ class Created:
     generated_password: str | None
 
 
-def create(username: str, role: str, password: str | None = None) -> Created:
+def create(
+    username: str, role: str, password: str | None = None, *, must_change_password: bool = False
+) -> Created:
+    """A new local operator. Without ``password`` one is generated (returned, shown once);
+    ``must_change_password`` makes them choose their own at first sign-in."""
     username = validate_username(username)
     role_value = parse_role(role)
     if find(username):
@@ -79,10 +83,43 @@ def create(username: str, role: str, password: str | None = None) -> Created:
         password_hash=passwords.hash_password(password),
         role=role_value.value,
         created_at=utcnow(),
+        must_change_password=must_change_password,
     )
     db.session.add(operator)
     db.session.commit()
     return Created(operator, generated)
+
+
+def create_invited(username: str, role: str, created_by: str | None) -> tuple[Operator, str]:
+    """A new local operator who sets a first password through an invitation link (valid 24 h,
+    single use); returns the operator and the link's raw token (shown once). Until then the
+    account has a random password nobody knows."""
+    from app.services import operator_links
+
+    created = create(username, role)
+    link_token = operator_links.create(created.operator, operator_links.INVITE, created_by)[1]
+    return created.operator, link_token
+
+
+def send_reset_link(username: str, created_by: str | None) -> tuple[Operator, str]:
+    """A one-time password reset link for a local operator (valid 24 h); returns the
+    operator and the link's raw token (shown once). SSO operators have no password here."""
+    from app.services import operator_links
+
+    operator = _require(username)
+    if operator.source == "sso":
+        raise OperatorError(
+            f"{operator.username!r} signs in through single sign-on and has no password here."
+        )
+    return operator, operator_links.create(operator, operator_links.RESET, created_by)[1]
+
+
+def end_sessions(username: str) -> tuple[Operator, int]:
+    """End every open session of ``username`` on every host; how many ended."""
+    operator = _require(username)
+    ended = sessions.end_all(operator.id)
+    db.session.commit()
+    return operator, ended
 
 
 def authenticate(username: str, password: str) -> Operator | None:
@@ -138,6 +175,7 @@ def reset_password(username: str) -> tuple[Operator, str]:
     operator = _require(username)
     password = passwords.generate_password()
     operator.password_hash = passwords.hash_password(password)
+    operator.must_change_password = True  # a one-time password: changed at the next sign-in
     operator.session_version += 1
     sessions.end_all(operator.id)
     db.session.commit()
