@@ -43,3 +43,18 @@ class ReauthForm(FlaskForm):
         render_kw={"autocomplete": "current-password"},
     )
     next = HiddenField()
+
+
+class TwoFactorForm(FlaskForm):
+    """The second step of a sign-in: an authenticator code or a recovery code."""
+
+    code = StringField(
+        "Code",
+        validators=[DataRequired("Enter the code of your authenticator app."), Length(max=32)],
+        render_kw={
+            "autocomplete": "one-time-code",
+            "inputmode": "text",
+            "spellcheck": "false",
+            "autofocus": True,
+        },
+    )

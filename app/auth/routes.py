@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import (
     Response,
     current_app,
@@ -19,9 +21,9 @@ from flask_wtf.csrf import generate_csrf
 from jinja2_fragments.flask import render_block
 
 from app.auth import bp
-from app.auth.forms import LoginForm, ResumeForm
-from app.models import Operator
-from app.services import audit, operators, sessions, throttle
+from app.auth.forms import LoginForm, ResumeForm, TwoFactorForm
+from app.models import Operator, utcnow
+from app.services import audit, operators, sessions, throttle, two_factor
 from app.services.throttle import Lockout
 from app.web import local_path, render
 
@@ -48,8 +50,10 @@ def login():
     if form.validate_on_submit():
         operator, status, lockout = _check_credentials(form)
         if operator is not None:
-            _sign_in(operator)
             target = local_path(form.next.data) or url_for("entries.list")
+            if two_factor.enabled(operator):
+                return _ask_for_code(operator, target)
+            _sign_in(operator)
             return redirect(target, 303)
     elif request.method == "POST":
         status = 422
@@ -95,6 +99,104 @@ def _sign_in(operator: Operator) -> None:
     audit.record("auth.login", "success")
 
 
+#: the Flask-session key of a sign-in waiting for its second step (no operator session yet)
+PENDING_KEY = "two_factor_pending"
+#: how long the second step may take after the password was right
+PENDING_SECONDS = 300
+
+
+def _ask_for_code(operator: Operator, target: str) -> Any:
+    """The password was right and the operator uses two-factor sign-in: no session yet; the
+    browser remembers (in its signed cookie) who passed the first step, and when."""
+    session.clear()
+    session[PENDING_KEY] = {
+        "id": operator.id,
+        "v": operator.session_version,
+        "at": utcnow().timestamp(),
+        "next": target,
+    }
+    audit.record(
+        "auth.two_factor", "attempt", message="password right; code asked",
+        operator_override={"operator": operator.username},
+    )  # fmt: skip
+    return redirect(url_for("auth.two_factor"), 303)
+
+
+def _pending_operator() -> Operator | None:
+    pending = session.get(PENDING_KEY)
+    if not isinstance(pending, dict):
+        return None
+    if utcnow().timestamp() - float(pending.get("at", 0)) > PENDING_SECONDS:
+        session.pop(PENDING_KEY, None)
+        return None
+    operator = operators.get(int(pending.get("id", 0)))
+    if (
+        operator is None
+        or not operator.is_active
+        or operator.session_version != pending.get("v")
+        or not two_factor.enabled(operator)
+    ):
+        session.pop(PENDING_KEY, None)
+        return None
+    return operator
+
+
+@bp.route("/login/two-factor", methods=["GET", "POST"], endpoint="two_factor")
+def two_factor_step():
+    """The second step of a sign-in: a code of the operator's authenticator app, or one of
+    their recovery codes (each works once). Throttled like passwords, audited."""
+    if current_user.is_authenticated:
+        return redirect(url_for("entries.list"))
+    operator = _pending_operator()
+    if operator is None:
+        flash("Sign in again: the sign-in was not finished in time.", "info")
+        return redirect(url_for("auth.login"), 303)
+    form = TwoFactorForm()
+    status, lockout = 200, None
+    who = {"operator": operator.username}
+    if form.validate_on_submit():
+        lockout = two_factor.attempt(operator.id)
+        if lockout is not None:
+            audit.record(
+                "auth.two_factor", "refused", message=lockout.message, operator_override=who
+            )
+            form.form_errors.append(lockout.message)
+            status = 429
+        else:
+            try:
+                how = two_factor.verify(operator, form.code.data or "")
+            except two_factor.TwoFactorError as exc:
+                how, status = None, 401
+                form.form_errors.append(str(exc))
+            if how is not None:
+                two_factor.succeeded(operator.id)
+                target = session.get(PENDING_KEY, {}).get("next") or url_for("entries.list")
+                message = f"with a {how}"
+                if how == "recovery code":
+                    message += f" ({two_factor.recovery_codes_left(operator)} left)"
+                audit.record("auth.two_factor", "success", message=message, operator_override=who)
+                _sign_in(operator)
+                if how == "recovery code":
+                    flash(
+                        "You signed in with a recovery code; it cannot be used again. "
+                        f"{two_factor.recovery_codes_left(operator)} left.", "warning"
+                    )  # fmt: skip
+                return redirect(local_path(target) or url_for("entries.list"), 303)
+            audit.record("auth.two_factor", "failure", message="wrong code", operator_override=who)
+            if not form.form_errors:
+                left = two_factor.attempts_left(operator.id)
+                form.form_errors.append(
+                    f"That code is not right (or was used already). {left} more tries."
+                )
+            status = 401
+    elif request.method == "POST":
+        status = 422
+    form.code.data = ""
+    response = render("auth/two_factor.html", form=form, operator=operator, status=status)
+    response.headers["Cache-Control"] = "no-store"
+    return _retry_after(response, lockout)
+
+
 def _retry_after(response: Response, lockout: Lockout | None) -> Response:
     if lockout is not None:
         response.headers["Retry-After"] = str(lockout.retry_after)
@@ -133,6 +235,18 @@ def resume():
             status = 403
         else:
             operator, status, lockout = _check_credentials(form)
+            if operator is not None and two_factor.enabled(operator):
+                # this dialog has no code field: the sign-in page asks for it
+                audit.record(
+                    "auth.two_factor", "refused", operator_override={"operator": expected[:64]},
+                    message="sign-in dialog: two-factor sign-in needs the sign-in page",
+                )  # fmt: skip
+                form.form_errors.append(
+                    "Your account signs in with a two-factor code, which this dialog cannot "
+                    "ask for. Open the sign-in page in a new tab, sign in there, then come "
+                    "back and save again."
+                )
+                operator, status = None, 403
             if operator is not None:
                 if current_user.is_authenticated:  # signed in meanwhile in another tab
                     sessions.end_current()

@@ -6,6 +6,7 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from zxcvbn.frequency_lists import FREQUENCY_LISTS  # type: ignore[import-untyped]
 
 _hasher = PasswordHasher()
 #: Verified against when the username is unknown, so timing does not reveal which names exist.
@@ -48,9 +49,23 @@ def generate_password() -> str:
     return secrets.token_urlsafe(15)
 
 
-def password_problem(password: str) -> str | None:
+#: the 30,000 most common passwords of leaked lists, as the zxcvbn package ships them
+COMMON_PASSWORDS: frozenset[str] = frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def is_common(password: str) -> bool:
+    """``password`` (ignoring case and surrounding spaces) is on the common-passwords list."""
+    return password.strip().lower() in COMMON_PASSWORDS
+
+
+def password_problem(password: str, username: str | None = None) -> str | None:
+    """Why ``password`` may not be set (every place that sets a password asks this), or None."""
     if len(password) < MIN_LENGTH:
         return f"Use at least {MIN_LENGTH} characters."
     if len(password) > 1024:
         return "Use at most 1024 characters."
+    if is_common(password):
+        return "This password is on a list of common passwords; choose another."
+    if username and username.strip().lower() in password.lower():
+        return "Do not use your username in your password."
     return None
