@@ -83,12 +83,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     providers.init_app(app)
     web.init_app(app)
 
+    from app.account import bp as account_bp
     from app.audit import bp as audit_bp
     from app.auth import bp as auth_bp
+    from app.auth.oidc import bp as oidc_bp
     from app.entries import bp as entries_bp
     from app.health import bp as health_bp
 
     app.register_blueprint(auth_bp)
+    app.register_blueprint(account_bp)
+    app.register_blueprint(oidc_bp)
     app.register_blueprint(entries_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(health_bp)
@@ -102,6 +106,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(overview_bp)
     app.register_blueprint(status_bp)
     app.register_blueprint(vaults_bp)
+    from app.operators import bp as operators_bp
+
+    app.register_blueprint(operators_bp)
 
     from app import cli, errors
 

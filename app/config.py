@@ -114,6 +114,96 @@ def keyed_settings(
     )
 
 
+#: the roles an SSO group can map to (app/models.py Role values)
+SSO_ROLES = ("viewer", "editor", "admin")
+_LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]"}
+
+
+@dataclass(frozen=True)
+class OidcSettings:
+    """Single sign-on with OpenID Connect (app/auth/oidc.py). ``role_map`` pairs a group of
+    the roles claim with a role, in the order given; ``default_role`` is the ``*`` entry."""
+
+    issuer: str
+    client_id: str
+    client_secret: str
+    roles_claim: str
+    role_map: tuple[tuple[str, str], ...]
+    default_role: str | None
+
+
+def parse_role_map(raw: str) -> tuple[tuple[tuple[str, str], ...], str | None]:
+    """``vault-admins=admin,vault-editors=editor,*=viewer`` as pairs plus the ``*`` role."""
+    pairs: list[tuple[str, str]] = []
+    default: str | None = None
+    for item in raw.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        group, sep, role = (part.strip() for part in item.rpartition("="))
+        if not sep or not group:
+            raise ConfigError(
+                f"VAULT_CONSOLE_OIDC_ROLE_MAP entry {item!r} must look like group=role "
+                "(e.g. vault-admins=admin,vault-editors=editor,*=viewer)."
+            )
+        if role.lower() not in SSO_ROLES:
+            raise ConfigError(
+                f"VAULT_CONSOLE_OIDC_ROLE_MAP entry {item!r}: role must be one of "
+                f"{', '.join(SSO_ROLES)}, got {role!r}."
+            )
+        if group == "*":
+            default = role.lower()
+        else:
+            pairs.append((group, role.lower()))
+    if not pairs and default is None:
+        raise ConfigError(
+            "VAULT_CONSOLE_OIDC_ROLE_MAP must map at least one group to a role "
+            "(e.g. vault-admins=admin,vault-editors=editor,*=viewer)."
+        )
+    return tuple(pairs), default
+
+
+def oidc_settings(env: Mapping[str, str]) -> OidcSettings | None:
+    """The SSO settings, or None when ``VAULT_CONSOLE_OIDC_ISSUER`` is not set."""
+    from urllib.parse import urlsplit
+
+    issuer = env.get("VAULT_CONSOLE_OIDC_ISSUER", "").strip().rstrip("/")
+    client_id = env.get("VAULT_CONSOLE_OIDC_CLIENT_ID", "").strip()
+    client_secret = env.get("VAULT_CONSOLE_OIDC_CLIENT_SECRET", "").strip()
+    if not (issuer or client_id or client_secret):
+        return None
+    missing = [
+        name
+        for name, value in (
+            ("VAULT_CONSOLE_OIDC_ISSUER", issuer),
+            ("VAULT_CONSOLE_OIDC_CLIENT_ID", client_id),
+            ("VAULT_CONSOLE_OIDC_CLIENT_SECRET", client_secret),
+        )
+        if not value
+    ]
+    if missing:
+        raise ConfigError(f"Single sign-on needs {' and '.join(missing)} too.")
+    try:
+        parts = urlsplit(issuer)
+        host = parts.hostname or ""
+    except ValueError:
+        raise ConfigError(f"VAULT_CONSOLE_OIDC_ISSUER is not a URL: {issuer!r}.") from None
+    loopback = host in _LOOPBACK_HOSTS
+    if not host or parts.scheme not in ("https", "http") or parts.query or parts.fragment:
+        raise ConfigError(
+            f"VAULT_CONSOLE_OIDC_ISSUER must be the provider's issuer URL "
+            f"(https://…, no query), got {issuer!r}."
+        )
+    if parts.scheme != "https" and not loopback:
+        raise ConfigError(
+            f"VAULT_CONSOLE_OIDC_ISSUER must start with https:// (http is only accepted for "
+            f"localhost), got {issuer!r}."
+        )
+    roles_claim = env.get("VAULT_CONSOLE_OIDC_ROLES_CLAIM", "").strip() or "groups"
+    role_map, default = parse_role_map(env.get("VAULT_CONSOLE_OIDC_ROLE_MAP", ""))
+    return OidcSettings(issuer, client_id, client_secret, roles_claim, role_map, default)
+
+
 def load_config(env: dict[str, str] | None = None, instance: Path | None = None) -> dict[str, Any]:
     """Build the Flask config mapping from ``env`` (default: ``os.environ``)."""
     env = dict(os.environ if env is None else env)
@@ -154,11 +244,24 @@ def load_config(env: dict[str, str] | None = None, instance: Path | None = None)
                 "VAULT_CONSOLE_ALLOW_EMBEDDED_SANDBOX=true for a single-host demo."
             )
     secure_cookies = _bool(env.get("VAULT_CONSOLE_SECURE_COOKIES"), False)
+    oidc = oidc_settings(env)
+    password_login = _bool(env.get("VAULT_CONSOLE_PASSWORD_LOGIN"), True)
+    if not password_login and oidc is None:
+        raise ConfigError(
+            "VAULT_CONSOLE_PASSWORD_LOGIN=false needs single sign-on "
+            "(VAULT_CONSOLE_OIDC_ISSUER and its client settings): nobody could sign in."
+        )
     idle_minutes = _number(env, "VAULT_CONSOLE_IDLE_MINUTES", 30, minimum=1)
     return {
         "SECRET_KEY": _instance_secret(env, "VAULT_CONSOLE_SECRET_KEY", instance, "secret_key"),
         # keys the audit log's fingerprints of secret values; kept outside the audit table
         "AUDIT_HMAC_KEY": _instance_secret(env, "VAULT_CONSOLE_AUDIT_KEY", instance, "audit_key"),
+        # encrypts operators' TOTP secrets; outside the database (with a shared database and
+        # no VAULT_CONSOLE_TOTP_KEY: derived from the secret key, the same on every host)
+        "TOTP_KEY": "derived:" + env["VAULT_CONSOLE_SECRET_KEY"].strip()
+        if shared_database and not env.get("VAULT_CONSOLE_TOTP_KEY", "").strip()
+        else _instance_secret(env, "VAULT_CONSOLE_TOTP_KEY", instance, "totp_key"),
+        "REQUIRE_2FA": _bool(env.get("VAULT_CONSOLE_REQUIRE_2FA"), False),
         "INSTANCE_PATH": str(instance),
         "UPSTREAM": upstream,
         "OTHER_VAULTS": other_vaults,
@@ -189,4 +292,7 @@ def load_config(env: dict[str, str] | None = None, instance: Path | None = None)
         # Argon2id cost of operator passwords; 0 = argon2-cffi's defaults (64 MiB, 3 passes)
         "ARGON2_MEMORY_KIB": int(_number(env, "VAULT_CONSOLE_ARGON2_MEMORY_KIB", 0)),
         "ARGON2_TIME_COST": int(_number(env, "VAULT_CONSOLE_ARGON2_TIME_COST", 0)),
+        # single sign-on (None: off) and whether the sign-in page offers the password form
+        "OIDC": oidc,
+        "PASSWORD_LOGIN": password_login,
     }

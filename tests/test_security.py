@@ -12,6 +12,9 @@ from tests.conftest import AuthActions, make_app
 from tests.entries_support import csrf, hx, make_entry
 
 PUBLIC = {"auth.login", "auth.resume", "health.healthz", "health.readyz", "static"}
+PUBLIC |= {"oidc.login", "oidc.callback"}  # single sign-on (tests/test_oidc.py)
+PUBLIC |= {"auth.two_factor"}  # the second step of a sign-in (tests/test_two_factor.py)
+PUBLIC |= {"operators.invite", "operators.reset"}  # one-time links (tests/test_operators_page.py)
 
 #: Minimum role of every endpoint. A new route must be added here, or the test below fails.
 ROLES = {
@@ -45,6 +48,11 @@ ROLES = {
     "audit.export": "admin",
     "audit.verify_full": "admin",
     "status.index": "admin",
+    **dict.fromkeys(
+        ["operators.index", "operators.create", "operators.set_role", "operators.disable"]
+        + ["operators.enable", "operators.send_reset", "operators.end_sessions"],
+        "admin",
+    ),
     "qoder.index": "viewer",
     "qoder.vault": "viewer",
     "r4.index": "viewer",
@@ -53,6 +61,9 @@ ROLES = {
     "vaults.search": "viewer",
     "vaults.compare_vaults": "viewer",
     "vaults.export_comparison": "viewer",
+    **{f"account.{name}": "viewer" for name in ("index", "change_password", "end_session")},
+    **{f"account.{name}": "viewer" for name in ("totp_setup", "totp_confirm", "totp_disable")},
+    "account.recovery_codes": "viewer",
     "qoder.archive": "editor",
     "qoder.rotate": "editor",
 }

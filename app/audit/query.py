@@ -33,6 +33,13 @@ CONSOLE_ACTIONS = {
     "auth.login": "Sign-in",
     "auth.logout": "Sign-out",
     "auth.sudo": "Password re-entry (sudo)",
+    "auth.two_factor": "Two-factor sign-in code",
+    "account.password_change": "Own password changed",
+    "account.totp_enable": "Two-factor sign-in turned on",
+    "account.totp_disable": "Two-factor sign-in turned off",
+    "account.recovery_codes": "Recovery codes made",
+    "account.session_end": "Own session ended",
+    "auth.sso": "Single sign-on",
 }
 ADMIN_ACTIONS = {
     "operator.create": "Operator created",
@@ -41,6 +48,9 @@ ADMIN_ACTIONS = {
     "operator.enable": "Operator enabled",
     "operator.password_reset": "Operator password reset",
     "operator.unlock": "Operator unlocked",
+    "operator.invite": "Operator invited (link)",
+    "operator.sessions_end": "Operator sessions ended",
+    "operator.link_used": "Password set through a link",
     "audit.export": "Audit log exported",
     "audit.pruned": "Audit log pruned",
 }

@@ -246,6 +246,11 @@ def reauthenticate(password: str, purpose: str = "") -> str | None:
     from app.services import audit, throttle
     from app.services.passwords import verify_password
 
+    if getattr(current_user, "source", "local") == "sso":
+        # no password here: a fresh sign-in with the provider opens the window (app/auth/oidc.py)
+        message = f"password re-entry by an SSO operator{purpose}"
+        audit.record("auth.sudo", "refused", message=message)
+        return "You sign in with SSO: confirm with your identity provider instead."
     cfg = current_app.config
     lockout, left = throttle.reauth_attempt(
         current_user.id, max_failures=cfg["LOGIN_MAX_FAILURES"], window=cfg["LOGIN_LOCKOUT_SECONDS"]
@@ -276,6 +281,17 @@ def _sign_out_after_guessing() -> None:
             "Too many wrong passwords: you were signed out. Sign in again.", in_place=False
         )
     )
+
+
+def sso_reauth_url(next_path: str | None) -> str:
+    """Where an SSO operator confirms who they are (a fresh round trip to the provider),
+    returning to ``next_path`` with the sudo window open."""
+    return url_for("oidc.login", reauth="1", next=next_path)
+
+
+@bp.app_context_processor
+def _sso_reauth_context() -> dict[str, Any]:
+    return {"sso_reauth_url": sso_reauth_url}
 
 
 def start_sudo() -> None:
