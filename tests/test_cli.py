@@ -146,6 +146,11 @@ def test_unlock_lets_a_locked_out_operator_sign_in_at_once(app, client, auth, ru
     for _ in range(limit + 1):
         auth.login("ulla", "viewer", password="wrong-password-here")
     assert auth.login("ulla", "viewer").status_code == 429  # locked out, even the right one
+    with app.app_context():
+        from app.services import throttle
+
+        ulla = operators.find("ulla")
+        throttle._count(f"totp:{ulla.id}", 900)  # a wrong two-factor code counted too
     result = runner.invoke(args=["operator", "unlock", "ulla"])
     assert result.exit_code == 0 and "Unlocked operator 'ulla'" in result.output
     assert auth.login("ulla", "viewer").status_code in (302, 303)
@@ -157,3 +162,11 @@ def test_unlock_lets_a_locked_out_operator_sign_in_at_once(app, client, auth, ru
 
         actions = set(db.session.scalars(select(AuditEvent.action)))
     assert {"operator.unlock"} <= actions
+    with app.app_context():
+        from sqlalchemy import select
+
+        from app.extensions import db
+        from app.models import ThrottleCounter
+
+        keys = set(db.session.scalars(select(ThrottleCounter.key)))
+    assert not {k for k in keys if k.startswith(("user:ulla|", "totp:"))}

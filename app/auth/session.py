@@ -192,8 +192,16 @@ def keep_alive() -> Response:
 @bp.get("/session/status")
 @login_required
 def status() -> Response:
-    """The time left (``SECONDS_LEFT_HEADER``), without counting as activity."""
-    return _no_content()
+    """The time left (``SECONDS_LEFT_HEADER``), without counting as activity. Asked by the
+    sign-in dialog (``DIALOG_HEADER``) after an SSO sign-in in another tab: who is signed in
+    and this session's CSRF token, so the page can send what was typed."""
+    response = _no_content()
+    if request.headers.get(DIALOG_HEADER) == "1":
+        from flask_wtf.csrf import generate_csrf
+
+        response.headers["X-CSRF-Token"] = generate_csrf()
+        response.headers["X-Signed-In-As"] = current_user.username
+    return response
 
 
 def _no_content() -> Response:

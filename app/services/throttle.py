@@ -117,14 +117,15 @@ def succeeded(username: str, ip: str) -> None:
 
 
 def unlock(username: str, operator_id: int | None) -> int:
-    """Forget the failed attempts counted against ``username`` (from every address) and its
-    password re-entries: the operator may sign in at once. Returns the keys cleared."""
+    """Forget the failed attempts counted against ``username`` (from every address), its
+    password re-entries and its wrong two-factor codes: the operator may sign in at once.
+    Returns the keys cleared."""
     engine = db.engine
     assert engine is not None, "Database.init_app() has not run"
     prefix = f"user:{username[:64]}|"
     keys = [_T.c.key.startswith(prefix, autoescape=True)]
     if operator_id is not None:
-        keys.append(_T.c.key == f"sudo:{operator_id}")
+        keys += [_T.c.key == f"sudo:{operator_id}", _T.c.key == f"totp:{operator_id}"]
     with engine.begin() as conn:
         return int(conn.execute(delete(_T).where(or_(*keys))).rowcount or 0)
 

@@ -311,12 +311,25 @@
       setCsrfToken(csrfToken()); // the pristine copy may carry an older token
       dialog.showModal();
     }
-    var password = slot.querySelector("input[type=password]");
-    if (password) password.focus();
+    var first = dialog.querySelector(".signin-sso a") || slot.querySelector("input[type=password]");
+    if (first) first.focus();
   }
 
   dialog.addEventListener("click", function (evt) {
     if (evt.target.closest("[data-signin-cancel]")) dialog.close();
+    if (!evt.target.closest("[data-signin-sso-done]")) return;
+    // an SSO operator signed in at the provider in another tab: this browser has a session
+    // again; send what was typed if it is the same operator
+    var expected = dialog.getAttribute("data-expect");
+    send("GET", bar.getAttribute("data-status-url"), { "X-Sign-In-Dialog": "1" }).then(function (response) {
+      var who = response.headers.get("X-Signed-In-As");
+      if (response.status === 204 && who === expected) return signedIn(response);
+      showError(who
+        ? "Signed in as " + who + ": this page holds unsaved work of " + expected + "."
+        : "Not signed in yet: finish signing in in the other tab, then continue.");
+    }, function () {
+      showError("The console could not be reached. Check your connection and try again.");
+    });
   });
 
   dialog.addEventListener("submit", function (evt) {

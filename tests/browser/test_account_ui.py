@@ -4,6 +4,7 @@ out and in again with a code, end another session."""
 from __future__ import annotations
 
 import re
+import time
 
 import pyotp
 from playwright.sync_api import expect
@@ -68,4 +69,21 @@ def test_account_password_two_factor_and_sessions(page, browser, live_server, au
     other.goto(live_server.url + "/entries")
     expect(other).to_have_url(re.compile(r"/login"))
     other_context.close()
+
+    # new recovery codes (a current code: the next one, the last is used up)
+    page.goto(live_server.url + "/account")
+    renew = page.locator("form").filter(has=page.get_by_role("button", name="New recovery codes"))
+    renew.get_by_label("Code").fill(totp.at(time.time() + 30))
+    renew.get_by_role("button", name="New recovery codes").click()
+    codes = page.locator("[data-recovery-codes] li")
+    expect(codes).to_have_count(10)
+    fresh = codes.all_inner_texts()
+    page.get_by_role("link", name="I have saved them").click()
+    # turn two-factor off with one of them
+    off = page.locator("form").filter(
+        has=page.get_by_role("button", name="Turn off two-factor sign-in")
+    )
+    off.get_by_label("Code").fill(fresh[0])
+    off.get_by_role("button", name="Turn off two-factor sign-in").click()
+    expect(page.locator("#two-factor .badge-gray")).to_contain_text("off")
     assert page.console_errors == []
