@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -391,3 +392,25 @@ def test_loopback_issuer_over_http_is_accepted_and_password_login_needs_sso(tmp_
     assert cfg["OIDC"].issuer == "http://127.0.0.1:9000" and cfg["PASSWORD_LOGIN"] is False
     with pytest.raises(ConfigError, match="nobody could sign in"):
         _config(tmp_path, VAULT_CONSOLE_PASSWORD_LOGIN="false")
+
+
+def test_an_sso_admin_exports_the_audit_log_after_a_fresh_provider_sign_in(
+    sso_app, client, provider
+):
+    sub = user(provider, "vault-admins")
+    assert sso_sign_in(client, provider, sub).status_code == 303
+    page = text(client.get("/audit"))
+    link = re.search(r'href="([^"]+)">Confirm with SSO to export<', page)
+    assert (
+        link and "reauth=1" in link[1] and 'name="password"' not in page.split("export")[1][:2000]
+    )
+    # without the round trip the export is refused (no password to give)
+    token = csrf(client)
+    refused = client.post("/audit/export", data={"csrf_token": token, "format": "csv"})
+    assert refused.status_code in (302, 303) and "text/csv" not in refused.content_type
+    # a fresh sign-in at the provider opens the window; the export then streams
+    back = client.get(local(authorize(start(client, html.unescape(link[1])), sub)))
+    assert back.status_code in (302, 303) and "/audit" in back.headers["Location"]
+    exported = client.post("/audit/export", data={"csrf_token": csrf(client), "format": "csv"})
+    assert exported.status_code == 200 and exported.mimetype == "text/csv"
+    assert "auth.sso" in exported.get_data(as_text=True)
