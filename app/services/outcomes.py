@@ -82,10 +82,9 @@ def audited(
         attempt.failure(exc)
         return Failed(exc, exc.message)
     except Exception as exc:  # decryption and other local failures after the attempt row
-        if not getattr(exc, "audit_as_failure", False):
-            attempt.failure(exc)
-            raise
         attempt.failure(exc)
+        if not getattr(exc, "audit_as_failure", False):
+            raise
         return Failed(exc, str(exc))
     extra: dict[str, Any] = {}
     if success_target is not None:

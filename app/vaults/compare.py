@@ -10,11 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import urlencode
 
-from flask import Response, abort, copy_current_request_context, request, stream_with_context
+from flask import (
+    Response,
+    abort,
+    copy_current_request_context,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import login_required
 
 from app import exports, providers
@@ -69,7 +75,8 @@ class Query:
         return {k: v for k, v in values.items() if v}
 
     def url(self, **override: Any) -> str:
-        return "/compare?" + urlencode(self.args(**override))
+        values: dict[str, Any] = self.args(**override)
+        return url_for("vaults.compare_vaults", **values)
 
 
 def _adapter(key: str) -> Adapter:
@@ -122,8 +129,7 @@ def _name_of(side: Side, choices: list[tuple[str, str]]) -> Side:
     """A side that could not be read keeps the name the vault list gave it."""
     if side.name:
         return side
-    name = dict(choices).get(side.vault_id, side.vault_id)
-    return Side(side.letter, side.vault_id, name, side.url, side.rows, side.error, side.trust)
+    return replace(side, name=dict(choices).get(side.vault_id, side.vault_id))
 
 
 @bp.get("/compare")
